@@ -1,0 +1,60 @@
+/*
+ * engine.h - one message in, findings out.
+ *
+ * The engine owns a MIME walker and, at the end of the message, runs the calendar analysis on
+ * each collected part.  Callers (the milter, itip-check, tests, fuzzers) drive it the same way:
+ * set the clock and envelope, feed bytes, finish, read the findings.  No libmilter here.
+ * An engine is used by one thread at a time; itip_engine_reset() readies it for the next
+ * message on the same connection.
+ */
+#ifndef ITIP_ENGINE_H
+#define ITIP_ENGINE_H
+
+#include <stddef.h>
+#include <time.h>
+#include "config.h"
+#include "findings.h"
+#include "state.h"
+
+typedef struct itip_engine itip_engine;
+
+/* cfg must outlive the engine.  NULL when out of memory. */
+itip_engine *itip_engine_new(const itip_config *cfg);
+void itip_engine_free(itip_engine *e);
+/* Forgets the current message (findings, parts, envelope); keeps cfg, clock and state. */
+void itip_engine_reset(itip_engine *e);
+
+void itip_engine_set_now(itip_engine *e, time_t now);    /* default: time(NULL) at finish */
+void itip_engine_set_state(itip_engine *e, const itip_state *st);
+int itip_engine_add_rcpt(itip_engine *e, const char *addr);  /* envelope recipient */
+
+/* Feed the message (header block, blank line, body) in chunks of any size.  0, or -1 on an
+ * internal failure (out of memory): see itip_engine_error(). */
+int itip_engine_feed(itip_engine *e, const void *buf, size_t len);
+/* Instead of feed: the input is a bare iCalendar stream (an .ics file). */
+int itip_engine_feed_ical(itip_engine *e, const void *buf, size_t len);
+
+/* True once the rest of the body cannot matter (the milter may return SMFIS_SKIP). */
+int itip_engine_skippable(const itip_engine *e);
+/* True once the top-level header block has been seen. */
+int itip_engine_headers_done(const itip_engine *e);
+
+/* End of message: finishes the walk, analyses every calendar part, applies the configured
+ * rule settings (enabled, severity) and sorts the findings.  0, or -1 on internal failure. */
+int itip_engine_finish(itip_engine *e);
+
+const itip_findings *itip_engine_findings(const itip_engine *e);
+size_t itip_engine_calendar_parts(const itip_engine *e);
+/* METHOD and UID of the first calendar part that has them, or NULL. */
+const char *itip_engine_method(const itip_engine *e);
+const char *itip_engine_uid(const itip_engine *e);
+/* Worst severity after configuration; ITIP_SEV_NONE when clean. */
+itip_severity itip_engine_verdict(const itip_engine *e);
+/* Text of the last internal failure, or NULL. */
+const char *itip_engine_error(const itip_engine *e);
+
+/* True if BUF looks like a bare iCalendar stream rather than a message (optional UTF-8 BOM and
+ * blank lines, then BEGIN:VCALENDAR, case-insensitive). */
+int itip_looks_like_ical(const void *buf, size_t len);
+
+#endif

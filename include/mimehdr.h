@@ -1,0 +1,1 @@
+/* mimehdr.h - placeholder */

@@ -1,0 +1,28 @@
+/*
+ * strbuf.h - a growable byte buffer, always NUL-terminated, with an optional size cap.
+ *
+ * Exports strbuf_* functions.  Appends beyond `cap` (when non-zero) are refused with -2 so the
+ * caller can report a limit; allocation failure gives -1.  Never truncates silently.
+ */
+#ifndef ITIP_STRBUF_H
+#define ITIP_STRBUF_H
+
+#include <stddef.h>
+
+typedef struct {
+    char *s;
+    size_t len, alloc;
+    size_t cap;   /* 0 = no cap */
+} strbuf;
+
+void strbuf_init(strbuf *b, size_t cap);
+void strbuf_free(strbuf *b);              /* idempotent */
+void strbuf_reset(strbuf *b);             /* len = 0, keeps memory */
+/* 0, -1 (out of memory) or -2 (would pass the cap: nothing appended) */
+int strbuf_append(strbuf *b, const void *p, size_t n);
+int strbuf_putc(strbuf *b, char c);
+int strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the string over (caller frees) and resets the buffer; never NULL unless out of memory. */
+char *strbuf_detach(strbuf *b, size_t *len);
+
+#endif

@@ -1,0 +1,3 @@
+/* calendar.c - placeholder */
+#include "ac-config.h"
+extern int itip_placeholder_calendar;

@@ -1,0 +1,3 @@
+/* config.c - placeholder */
+#include "ac-config.h"
+extern int itip_placeholder_config;

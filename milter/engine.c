@@ -1,0 +1,3 @@
+/* engine.c - placeholder */
+#include "ac-config.h"
+extern int itip_placeholder_engine;

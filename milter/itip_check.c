@@ -1,0 +1,2 @@
+#include "ac-config.h"
+int main(void){return 0;}

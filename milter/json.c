@@ -1,0 +1,3 @@
+/* json.c - placeholder */
+#include "ac-config.h"
+extern int itip_placeholder_json;

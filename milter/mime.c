@@ -1,0 +1,3 @@
+/* mime.c - placeholder */
+#include "ac-config.h"
+extern int itip_placeholder_mime;

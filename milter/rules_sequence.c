@@ -1,0 +1,8 @@
+/* rules_sequence.c - placeholder until the group is written. */
+#include "ac-config.h"
+#include "calendar.h"
+
+void itip_check_sequence(itip_calctx *c)
+{
+    (void)c;
+}
