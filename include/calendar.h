@@ -29,6 +29,13 @@ typedef struct {
     const itip_state *state;        /* NULL: stateful rules are skipped */
 } itip_msgctx;
 
+/* UID of a component, looked up once before the rules run (so that emitting a finding never
+ * moves a component's internal property iterator). */
+typedef struct {
+    icalcomponent *comp;
+    const char *uid;
+} itip_uidref;
+
 /* One calendar part under analysis. */
 typedef struct {
     const itip_msgctx *msg;
@@ -39,12 +46,21 @@ typedef struct {
     const char *method;             /* METHOD value, upper-case, or NULL when absent */
     icalproperty_method method_kind; /* ICAL_METHOD_NONE when absent */
     itip_findings *out;
+    const itip_uidref *uids;        /* VEVENT/VTODO/VJOURNAL/VFREEBUSY of vcal and their UID */
+    size_t nuids;
 } itip_calctx;
 
-/* Parses and analyses part number INDEX.  Returns 0, or -1 on an internal failure (out of
- * memory, a libical failure); findings added before a failure stay. */
+/* What the analysis learnt of a part, for headers and logs (malloc'ed, or NULL). */
+typedef struct {
+    char *method;                   /* METHOD, upper-case */
+    char *uid;                      /* UID of the main component */
+} itip_partsummary;
+
+/* Parses and analyses part number INDEX; fills *sum when it is not NULL and no METHOD/UID was
+ * recorded there yet.  Returns 0, or -1 on an internal failure (out of memory, a libical
+ * failure); findings added before a failure stay. */
 int itip_calendar_analyse(const itip_msgctx *msg, const itip_calpart *part, int index,
-                          itip_findings *out);
+                          itip_findings *out, itip_partsummary *sum);
 
 /* Message-level MIME checks that look at all parts together (A4, A6, A7). */
 void itip_check_message(const itip_msgctx *msg, itip_findings *out);
@@ -60,9 +76,14 @@ void itip_check_uid(itip_calctx *c);        /* F1 F2              rules_uid.c   
 void itip_check_tz(itip_calctx *c);         /* G1 G2              rules_tz.c        */
 void itip_check_request(itip_calctx *c);    /* I1-I4              rules_request.c   */
 
-/* ---- helpers for rule code (calutil.c) ---- */
+/* ---- helpers for rule code (calutil.c) ----
+ * itip_xprop/itip_xprop_count/itip_xparam use libical's internal iterator of the component
+ * (or property) they are given: do not call them on a component whose properties you are
+ * iterating with icalcomponent_get_first/next_property at that moment.  itip_main_event uses an
+ * external iterator and is safe inside a VEVENT loop. */
 
-/* Adds a finding for COMP (its kind names the component, its UID the uid; COMP may be NULL). */
+/* Adds a finding for COMP (its kind names the component, its UID the uid; COMP may be NULL).
+ * Safe inside any iteration: it does not touch libical iterators. */
 void itip_emit(itip_calctx *c, itip_rule_id rule, itip_severity sev, icalcomponent *comp,
                const char *property, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

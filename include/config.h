@@ -22,11 +22,6 @@ typedef struct {
     size_t max_ical_components;     /* components per calendar part (10000) */
 } itip_limits;
 
-typedef struct {
-    int enabled;                    /* 1 unless `enabled = false` */
-    itip_severity severity;         /* ITIP_SEV_NONE: keep what the check emits */
-} itip_rule_setting;
-
 typedef struct itip_config {
     char *file;                     /* the file it came from, or NULL for built-in defaults */
     char **legacy_cdo_domains;      /* lower-case; "*" means every domain */

@@ -29,13 +29,16 @@ typedef struct {
     size_t max;          /* 0 = unbounded */
     size_t dropped;      /* findings not stored because max was reached */
     int oom;             /* an allocation failed: the list is incomplete */
+    const itip_rule_setting *settings; /* ITIP_RULE_COUNT entries, or NULL: disabled rules are
+                                          not stored, configured severities replace emitted ones */
 } itip_findings;
 
-void itip_findings_init(itip_findings *f, size_t max);
+void itip_findings_init(itip_findings *f, size_t max, const itip_rule_setting *settings);
 /* Frees every finding and resets to empty; safe to call twice. */
 void itip_findings_clear(itip_findings *f);
 
-/* Adds a finding.  detail is printf-style; the result is cut to one line (CR/LF/controls
+/* Adds a finding (a rule disabled in `settings` is silently not stored: returns 0).
+ * detail is printf-style; the result is cut to one line (CR/LF/controls
  * become spaces) and to 300 bytes.  Returns 0, or -1 when dropped (limit or out of memory). */
 int itip_findings_add(itip_findings *f, itip_rule_id rule, itip_severity sev, int part,
                       const char *method, const char *uid, const char *component,

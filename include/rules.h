@@ -32,6 +32,12 @@ typedef struct {
 
 extern const itip_rule itip_rules[ITIP_RULE_COUNT];
 
+/* What the configuration says of one rule. */
+typedef struct {
+    int enabled;                    /* 1 unless `enabled = false` */
+    itip_severity severity;         /* ITIP_SEV_NONE: keep what the check emits */
+} itip_rule_setting;
+
 /* Index of the rule with this id, or -1. */
 int itip_rule_lookup(const char *id);
 

@@ -1,3 +1,326 @@
-/* engine.c - placeholder */
+/*
+ * engine.c - one message in, findings out (see engine.h).
+ *
+ * Glues the MIME walker to the calendar analysis: bytes are fed to the walker as they come;
+ * at finish every collected calendar part is analysed and the message-level checks run.
+ * Exports the itip_engine_* functions and itip_looks_like_ical().  Never includes libmilter,
+ * never logs, never exits; internal failures are reported through return values.
+ */
 #include "ac-config.h"
-extern int itip_placeholder_engine;
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <libical/ical.h>
+#include "calendar.h"
+#include "engine.h"
+#include "mime.h"
+#include "strbuf.h"
+
+struct itip_engine {
+    const itip_config *cfg;
+    const itip_state *state;
+    time_t now;
+    int now_set;
+    itip_findings findings;
+    itip_mime *mime;          /* NULL until the first feed, and for bare iCalendar input */
+    int bare;                 /* the input is a bare iCalendar stream */
+    strbuf bare_buf;
+    itip_calpart bare_part;
+    itip_msghdrs no_headers;
+    char **rcpts;
+    size_t nrcpts;
+    int finished;
+    const char *error;
+    itip_partsummary summary;  /* METHOD and UID of the first part that has them */
+};
+
+static pthread_once_t ical_once = PTHREAD_ONCE_INIT;
+
+static void ical_init(void)
+{
+    /* libical must report problems in the tree, never abort the process */
+    icalerror_set_errors_are_fatal(0);
+}
+
+itip_engine *itip_engine_new(const itip_config *cfg)
+{
+    itip_engine *e;
+
+    pthread_once(&ical_once, ical_init);
+    e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    e->cfg = cfg;
+    itip_findings_init(&e->findings, cfg->limits.max_findings, cfg->rules);
+    strbuf_init(&e->bare_buf, cfg->limits.max_calendar_part_size);
+    return e;
+}
+
+void itip_engine_reset(itip_engine *e)
+{
+    size_t i;
+
+    if (e == NULL)
+        return;
+    itip_mime_free(e->mime);
+    e->mime = NULL;
+    itip_findings_clear(&e->findings);
+    strbuf_free(&e->bare_buf);
+    strbuf_init(&e->bare_buf, e->cfg->limits.max_calendar_part_size);
+    itip_calpart_clear(&e->bare_part);
+    memset(&e->bare_part, 0, sizeof e->bare_part);
+    for (i = 0; i < e->nrcpts; i++)
+        free(e->rcpts[i]);
+    free(e->rcpts);
+    e->rcpts = NULL;
+    e->nrcpts = 0;
+    free(e->summary.method);
+    free(e->summary.uid);
+    e->summary.method = e->summary.uid = NULL;
+    e->bare = 0;
+    e->finished = 0;
+    e->error = NULL;
+}
+
+void itip_engine_free(itip_engine *e)
+{
+    if (e == NULL)
+        return;
+    itip_engine_reset(e);
+    strbuf_free(&e->bare_buf);
+    free(e);
+}
+
+void itip_engine_set_now(itip_engine *e, time_t now)
+{
+    e->now = now;
+    e->now_set = 1;
+}
+
+void itip_engine_set_state(itip_engine *e, const itip_state *st)
+{
+    e->state = st;
+}
+
+static int oom(itip_engine *e)
+{
+    e->error = "out of memory";
+    return -1;
+}
+
+int itip_engine_add_rcpt(itip_engine *e, const char *addr)
+{
+    char **v;
+    char *copy;
+
+    if (addr == NULL)
+        return 0;
+    copy = strdup(addr);
+    v = copy ? realloc(e->rcpts, (e->nrcpts + 1) * sizeof *v) : NULL;
+    if (v == NULL) {
+        free(copy);
+        return oom(e);
+    }
+    e->rcpts = v;
+    e->rcpts[e->nrcpts++] = copy;
+    return 0;
+}
+
+int itip_engine_feed(itip_engine *e, const void *buf, size_t len)
+{
+    if (e->error)
+        return -1;
+    if (e->mime == NULL) {
+        e->mime = itip_mime_new(&e->cfg->limits, &e->findings);
+        if (e->mime == NULL)
+            return oom(e);
+    }
+    if (itip_mime_feed(e->mime, buf, len) < 0)
+        return oom(e);
+    return 0;
+}
+
+int itip_engine_feed_ical(itip_engine *e, const void *buf, size_t len)
+{
+    int r;
+
+    if (e->error)
+        return -1;
+    e->bare = 1;
+    if (e->bare_part.truncated)
+        return 0;
+    r = strbuf_append(&e->bare_buf, buf, len);
+    if (r == -1)
+        return oom(e);
+    if (r == -2) {
+        size_t room = e->bare_buf.cap - e->bare_buf.len;
+        if (strbuf_append(&e->bare_buf, buf, room) < 0)
+            return oom(e);
+        e->bare_part.truncated = 1;
+        itip_findings_add(&e->findings, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_DEGRADE, 0, NULL,
+                          NULL, "MIME", NULL, "max_calendar_part_size (%zu) reached: the "
+                          "calendar data was not analysed", e->bare_buf.cap);
+    }
+    return 0;
+}
+
+int itip_engine_skippable(const itip_engine *e)
+{
+    return !e->bare && e->mime != NULL && itip_mime_rest_irrelevant(e->mime);
+}
+
+int itip_engine_headers_done(const itip_engine *e)
+{
+    return e->mime != NULL && itip_mime_headers_done(e->mime);
+}
+
+/* Collects the calendar parts into one array (the bare part, or the walker's parts). */
+static const itip_calpart **gather_parts(itip_engine *e, size_t *n)
+{
+    const itip_calpart **parts;
+    size_t i;
+
+    if (e->bare) {
+        e->bare_part.data = strbuf_detach(&e->bare_buf, &e->bare_part.len);
+        if (e->bare_part.data == NULL)
+            return NULL;
+        e->bare_part.media_type = strdup("text/calendar");
+        if (e->bare_part.media_type == NULL)
+            return NULL;
+        e->bare_part.by_type = 1;
+        *n = 1;
+        parts = malloc(sizeof *parts);
+        if (parts)
+            parts[0] = &e->bare_part;
+        return parts;
+    }
+    *n = e->mime ? itip_mime_calpart_count(e->mime) : 0;
+    parts = malloc((*n ? *n : 1) * sizeof *parts);
+    for (i = 0; parts != NULL && i < *n; i++)
+        parts[i] = itip_mime_calpart(e->mime, i);
+    return parts;
+}
+
+/* One finding per calendar part for what the walker could not decode cleanly. */
+static void report_decoding(itip_engine *e, const itip_calpart *p, int index)
+{
+    if (p->decode_errors)
+        itip_findings_add(&e->findings, ITIP_R_MIME_ENCODING_INVALID, ITIP_SEV_DEGRADE, index,
+                          NULL, NULL, "MIME", "Content-Transfer-Encoding",
+                          "%zu invalid sequence%s in the calendar part's transfer encoding",
+                          p->decode_errors, p->decode_errors == 1 ? "" : "s");
+    if (p->charset_failed)
+        itip_findings_add(&e->findings, ITIP_R_MIME_ENCODING_INVALID, ITIP_SEV_DEGRADE, index,
+                          NULL, NULL, "MIME", "charset",
+                          "the calendar part could not be converted from charset '%s' to UTF-8",
+                          p->charset ? p->charset : "(none)");
+}
+
+static void report_dropped(itip_engine *e)
+{
+    size_t dropped = e->findings.dropped;
+
+    if (dropped == 0)
+        return;
+    e->findings.max = 0;   /* room for this one note */
+    itip_findings_add(&e->findings, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_DEGRADE, -1, NULL,
+                      NULL, "MIME", NULL, "max_findings (%zu) reached: %zu further finding%s "
+                      "not listed", e->cfg->limits.max_findings, dropped, dropped == 1 ? "" : "s");
+    e->findings.max = e->cfg->limits.max_findings;
+}
+
+int itip_engine_finish(itip_engine *e)
+{
+    itip_msgctx msg;
+    const itip_calpart **parts;
+    size_t n = 0, i;
+    int rc = 0;
+
+    if (e->error)
+        return -1;
+    if (e->finished)
+        return 0;
+    e->finished = 1;
+    if (!e->bare && e->mime == NULL && itip_engine_feed(e, "", 0) < 0)
+        return -1;
+    if (!e->bare && itip_mime_finish(e->mime) < 0)
+        return oom(e);
+    parts = gather_parts(e, &n);
+    if (parts == NULL)
+        return oom(e);
+    memset(&msg, 0, sizeof msg);
+    msg.cfg = e->cfg;
+    msg.hdrs = e->bare ? &e->no_headers : itip_mime_headers(e->mime);
+    msg.parts = parts;
+    msg.nparts = n;
+    msg.is_message = !e->bare;
+    msg.rcpts = e->rcpts;
+    msg.nrcpts = e->nrcpts;
+    msg.now = e->now_set ? e->now : time(NULL);
+    msg.state = e->state;
+    if (msg.is_message)
+        itip_check_message(&msg, &e->findings);
+    for (i = 0; i < n; i++) {
+        report_decoding(e, parts[i], (int)i);
+        if (itip_calendar_analyse(&msg, parts[i], (int)i, &e->findings, &e->summary) < 0) {
+            e->error = "calendar analysis failed (out of memory or a libical failure)";
+            rc = -1;
+            break;
+        }
+    }
+    free(parts);
+    if (e->findings.oom && rc == 0) {
+        e->error = "out of memory while recording findings";
+        rc = -1;
+    }
+    report_dropped(e);
+    itip_findings_sort(&e->findings);
+    return rc;
+}
+
+const itip_findings *itip_engine_findings(const itip_engine *e)
+{
+    return &e->findings;
+}
+
+size_t itip_engine_calendar_parts(const itip_engine *e)
+{
+    if (e->bare)
+        return 1;
+    return e->mime ? itip_mime_calpart_count(e->mime) : 0;
+}
+
+const char *itip_engine_method(const itip_engine *e)
+{
+    return e->summary.method;
+}
+
+const char *itip_engine_uid(const itip_engine *e)
+{
+    return e->summary.uid;
+}
+
+itip_severity itip_engine_verdict(const itip_engine *e)
+{
+    return itip_findings_worst(&e->findings);
+}
+
+const char *itip_engine_error(const itip_engine *e)
+{
+    return e->error;
+}
+
+int itip_looks_like_ical(const void *buf, size_t len)
+{
+    const unsigned char *p = buf, *end = p + len;
+    static const char tag[] = "BEGIN:VCALENDAR";
+
+    if (len >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        p += 3;
+    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
+        p++;
+    return (size_t)(end - p) >= sizeof tag - 1 &&
+           strncasecmp((const char *)p, tag, sizeof tag - 1) == 0;
+}

@@ -11,10 +11,11 @@
 
 #define DETAIL_MAX 300
 
-void itip_findings_init(itip_findings *f, size_t max)
+void itip_findings_init(itip_findings *f, size_t max, const itip_rule_setting *settings)
 {
     memset(f, 0, sizeof *f);
     f->max = max;
+    f->settings = settings;
 }
 
 static void finding_free(itip_finding *x)
@@ -29,12 +30,14 @@ static void finding_free(itip_finding *x)
 void itip_findings_clear(itip_findings *f)
 {
     size_t i, max = f->max;
+    const itip_rule_setting *settings = f->settings;
 
     for (i = 0; i < f->n; i++)
         finding_free(&f->v[i]);
     free(f->v);
     memset(f, 0, sizeof *f);
     f->max = max;
+    f->settings = settings;
 }
 
 /* A copy of S cut to LIMIT bytes (not inside a UTF-8 sequence), controls replaced by spaces. */
@@ -73,6 +76,14 @@ int itip_findings_add(itip_findings *f, itip_rule_id rule, itip_severity sev, in
     va_list ap;
     int fail = 0;
 
+    if ((unsigned)rule >= ITIP_RULE_COUNT)
+        return -1;
+    if (f->settings != NULL) {
+        if (!f->settings[rule].enabled)
+            return 0;
+        if (f->settings[rule].severity != ITIP_SEV_NONE)
+            sev = f->settings[rule].severity;
+    }
     if (f->max && f->n >= f->max) {
         f->dropped++;
         return -1;
