@@ -3,11 +3,23 @@
  *
  * Exports strbuf_* functions.  Appends beyond `cap` (when non-zero) are refused with -2 so the
  * caller can report a limit; allocation failure gives -1.  Never truncates silently.
+ *
+ * The link-level names carry an itip_ prefix: libconfig's shared library exports functions
+ * called strbuf_append etc., and ours would otherwise interpose on them (its scanner then
+ * returns empty strings).  Code uses the short names below.
  */
 #ifndef ITIP_STRBUF_H
 #define ITIP_STRBUF_H
 
 #include <stddef.h>
+
+#define strbuf_init itip_strbuf_init
+#define strbuf_free itip_strbuf_free
+#define strbuf_reset itip_strbuf_reset
+#define strbuf_append itip_strbuf_append
+#define strbuf_putc itip_strbuf_putc
+#define strbuf_printf itip_strbuf_printf
+#define strbuf_detach itip_strbuf_detach
 
 typedef struct {
     char *s;

@@ -39,10 +39,23 @@ static void __attribute__((format(printf, 1, 2), unused)) diag(const char *fmt, 
     printf("\n");
 }
 
-#define is_str(got, want, ...) \
-    (ok((got) != NULL && (want) != NULL ? strcmp((got), (want)) == 0 : (got) == (want), \
-        __VA_ARGS__) || (diag("  got: '%s'", (got) ? (got) : "(null)"), \
-                         diag("want: '%s'", (want) ? (want) : "(null)"), 0))
+static int __attribute__((format(printf, 3, 4), unused))
+is_str(const char *got, const char *want, const char *fmt, ...)
+{
+    char name[512];
+    va_list ap;
+    int same = (got && want) ? strcmp(got, want) == 0 : got == want;
+
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (!ok(same, "%s", name)) {
+        diag("  got: '%s'", got ? got : "(null)");
+        diag(" want: '%s'", want ? want : "(null)");
+    }
+    return same;
+}
+
 #define is_int(got, want, ...) \
     (ok((long long)(got) == (long long)(want), __VA_ARGS__) || \
      (diag("  got: %lld", (long long)(got)), diag("want: %lld", (long long)(want)), 0))

@@ -1,2 +1,148 @@
+/*
+ * test_config.c - the configuration loader: defaults, every setting type, and the exact
+ * "FILE:LINE: message" text of each kind of error.
+ */
+#include "ac-config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
 #include "tap.h"
-int main(void){ok(1,"placeholder"); return done_testing();}
+
+static char path[256];
+
+static void write_conf(const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    if (fp == NULL) {
+        perror(path);
+        exit(1);
+    }
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* Loads TEXT; returns the snapshot (or NULL) and leaves the error in err. */
+static itip_config *load(const char *text, char *err, size_t len)
+{
+    write_conf(text);
+    return itip_config_load(path, err, len);
+}
+
+static void expect_error(const char *text, int line, const char *message)
+{
+    char err[1024], want[1024];
+    itip_config *cfg = load(text, err, sizeof err);
+
+    snprintf(want, sizeof want, "%s:%d: %s", path, line, message);
+    ok(cfg == NULL, "rejected: %s", message);
+    is_str(err, want, "error text: %s", message);
+    itip_config_free(cfg);
+}
+
+static void test_defaults(void)
+{
+    itip_config *cfg = itip_config_default();
+
+    is_int(cfg->clock_skew_tolerance, 300, "clock_skew_tolerance defaults to 300");
+    is_int(cfg->date_header_skew, 900, "date_header_skew defaults to 900");
+    is_int(cfg->limits.max_calendar_part_size, 1024 * 1024, "max_calendar_part_size 1 MiB");
+    is_int(cfg->n_legacy_cdo_domains, 0, "legacy_cdo_domains empty");
+    ok(cfg->rules[ITIP_R_ICAL_METHOD_MISSING].enabled, "rules enabled by default");
+    is_int(cfg->rules[ITIP_R_ICAL_METHOD_MISSING].severity, ITIP_SEV_NONE,
+           "no severity override by default");
+    ok(!itip_config_is_legacy_domain(cfg, "example.com"), "no legacy domain by default");
+    itip_config_free(cfg);
+}
+
+static void test_valid(void)
+{
+    char err[1024];
+    itip_config *cfg;
+
+    cfg = load("clock_skew_tolerance = 120;\n", err, sizeof err);
+    ok(cfg != NULL, "a file with one setting is valid");
+    if (cfg) {
+        is_int(cfg->clock_skew_tolerance, 120, "the setting is read");
+        is_int(cfg->limits.max_mime_depth, 32, "others keep their default");
+        is_str(cfg->file, path, "the snapshot remembers its file");
+    }
+    itip_config_free(cfg);
+
+    cfg = load("legacy_cdo_domains = [ \"Legacy.Example\", \"old.example.net\" ];\n"
+               "rules = {\n"
+               "  reply-partstat-unmappable = { severity = \"info\"; };\n"
+               "  ical-method-missing = { enabled = false; };\n"
+               "};\n"
+               "max_calendar_part_size = 2097152;\n", err, sizeof err);
+    ok(cfg != NULL, "lists, rules and limits load");
+    if (cfg == NULL) {
+        diag("%s", err);
+        return;
+    }
+    ok(itip_config_is_legacy_domain(cfg, "legacy.example"), "domains compare case-insensitively");
+    ok(itip_config_is_legacy_domain(cfg, "OLD.example.net"), "second domain listed");
+    ok(!itip_config_is_legacy_domain(cfg, "example.org"), "unlisted domain is not legacy");
+    is_int(cfg->rules[ITIP_R_REPLY_PARTSTAT_UNMAPPABLE].severity, ITIP_SEV_INFO,
+           "rule severity override read");
+    ok(!cfg->rules[ITIP_R_ICAL_METHOD_MISSING].enabled, "rule disabled");
+    is_int(cfg->limits.max_calendar_part_size, 2097152, "limit read");
+    itip_config_free(cfg);
+
+    cfg = load("legacy_cdo_domains = ( \"*\" );\n", err, sizeof err);
+    ok(cfg != NULL && itip_config_is_legacy_domain(cfg, "anything.example"),
+       "\"*\" makes every domain legacy (list syntax accepted)");
+    itip_config_free(cfg);
+
+    cfg = load("# only a comment\n", err, sizeof err);
+    ok(cfg != NULL, "an empty file is valid");
+    itip_config_free(cfg);
+}
+
+static void test_errors(void)
+{
+    char err[1024], want[1024];
+    itip_config *cfg;
+
+    expect_error("clock_skew_tolerance = 300;\nno_such_setting = 1;\n", 2,
+                 "unknown setting 'no_such_setting'");
+    expect_error("\n\nclock_skew_tolerance = \"300\";\n", 3,
+                 "setting 'clock_skew_tolerance' must be an integer");
+    expect_error("max_mime_depth = 0;\n", 1,
+                 "setting 'max_mime_depth' must be between 1 and 1000 (got 0)");
+    expect_error("legacy_cdo_domains = \"example.com\";\n", 1,
+                 "setting 'legacy_cdo_domains' must be a list of strings");
+    expect_error("legacy_cdo_domains = [ 1, 2 ];\n", 1,
+                 "setting 'legacy_cdo_domains' must be a list of strings");
+    expect_error("legacy_cdo_domains = [ \"user@example.com\" ];\n", 1,
+                 "'user@example.com' in 'legacy_cdo_domains' is not a domain name (or \"*\")");
+    expect_error("rules = {\n  no-such-rule = { enabled = false; };\n};\n", 2,
+                 "unknown rule 'no-such-rule' in 'rules'");
+    expect_error("rules = {\n  ical-method-missing = { severity = \"fatal\"; };\n};\n", 2,
+                 "rules.ical-method-missing.severity must be \"info\", \"degrade\" or "
+                 "\"would-fail\"");
+    expect_error("rules = {\n  ical-method-missing = {\n    enabled = 1;\n  };\n};\n", 3,
+                 "rules.ical-method-missing.enabled must be true or false");
+    expect_error("rules = {\n  ical-method-missing = { colour = \"red\"; };\n};\n", 2,
+                 "unknown setting 'colour' in rules.ical-method-missing (known: enabled, "
+                 "severity)");
+    expect_error("rules = 5;\n", 1, "setting 'rules' must be a group");
+    expect_error("clock_skew_tolerance = 300\nmax_parts = ;\n", 2, "syntax error");
+
+    cfg = itip_config_load("/nonexistent/itip.conf", err, sizeof err);
+    snprintf(want, sizeof want, "/nonexistent/itip.conf: cannot read: No such file or directory");
+    ok(cfg == NULL, "a missing file is an error");
+    is_str(err, want, "missing file message");
+}
+
+int main(void)
+{
+    snprintf(path, sizeof path, "/tmp/itip-test-config.%ld.conf", (long)getpid());
+    test_defaults();
+    test_valid();
+    test_errors();
+    unlink(path);
+    return done_testing();
+}
