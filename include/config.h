@@ -22,6 +22,19 @@ typedef struct {
     size_t max_ical_components;     /* components per calendar part (10000) */
 } itip_limits;
 
+/* What the milter does with a message; ordered weakest to strongest (the strongest wins). */
+typedef enum {
+    ITIP_ACT_NONE = 0,   /* no setting: use the severity's action */
+    ITIP_ACT_LOG,        /* log only */
+    ITIP_ACT_TAG,        /* diagnostic headers */
+    ITIP_ACT_QUARANTINE, /* headers + smfi_quarantine */
+    ITIP_ACT_TEMPFAIL,   /* 451 4.7.1 */
+    ITIP_ACT_REJECT      /* 550 5.7.1 */
+} itip_action;
+
+const char *itip_action_name(itip_action a);
+int itip_action_parse(const char *s, itip_action *out);   /* 0, or -1 when unknown */
+
 typedef struct itip_config {
     char *file;                     /* the file it came from, or NULL for built-in defaults */
     char **legacy_cdo_domains;      /* lower-case; "*" means every domain */
@@ -30,6 +43,21 @@ typedef struct itip_config {
     long date_header_skew;          /* seconds (900): D8 */
     itip_limits limits;
     itip_rule_setting rules[ITIP_RULE_COUNT];
+    itip_action rule_actions[ITIP_RULE_COUNT];  /* rules.<id>.action; ITIP_ACT_NONE if unset */
+
+    /* the milter */
+    char *socket;                   /* libmilter spelling: unix:/path, inet:PORT@HOST, inet6: */
+    long socket_mode;               /* permissions of a unix socket (0660) */
+    char *socket_group;             /* group of a unix socket, or NULL */
+    char *user;                     /* drop privileges to this user, or NULL */
+    char *pidfile;                  /* or NULL */
+    char *syslog_facility;          /* "mail" */
+    char *log_level;                /* error, warning, notice, info, debug ("info") */
+    itip_action actions[4];         /* by severity: [ITIP_SEV_INFO..ITIP_SEV_WOULD_FAIL] */
+    itip_action on_internal_error;  /* accept (= log), tempfail or reject; default log */
+    int dry_run;                    /* log what would be done; only tag */
+    char *header_prefix;            /* "X-ITIP" */
+    long max_finding_headers;       /* X-ITIP-Finding headers per message (10) */
 } itip_config;
 
 /* A snapshot holding the built-in defaults; NULL only when out of memory. */
@@ -40,6 +68,9 @@ itip_config *itip_config_default(void);
 itip_config *itip_config_load(const char *file, char *errbuf, size_t errlen);
 
 void itip_config_free(itip_config *cfg);
+
+/* The action for a finding of RULE with severity SEV: rules.<id>.action, else actions.<sev>. */
+itip_action itip_config_action(const itip_config *cfg, itip_rule_id rule, itip_severity sev);
 
 /* True if DOMAIN (case-insensitive) is listed in legacy_cdo_domains, or the list holds "*". */
 int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain);

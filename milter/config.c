@@ -18,13 +18,15 @@
 #include <libconfig.h>
 #include "config.h"
 
-typedef enum { T_INT, T_SIZE, T_STRLIST, T_RULES } setting_type;
+typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
+               T_ACTIONS } setting_type;
 
 typedef struct {
     const char *name;
     setting_type type;
     size_t offset;            /* into itip_config */
-    long long min, max, def;  /* T_INT / T_SIZE */
+    long long min, max, def;  /* T_INT / T_SIZE / T_BOOL / T_MODE / T_ACTION */
+    const char *sdef;         /* T_STRING default (NULL: unset) */
 } setting;
 
 #define OFF(f) offsetof(itip_config, f)
@@ -33,43 +35,114 @@ typedef struct {
 #define MiB (1024LL * 1024LL)
 
 static const setting schema[] = {
-    { "legacy_cdo_domains", T_STRLIST, OFF(legacy_cdo_domains), 0, 0, 0 },
-    { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300 },
-    { "date_header_skew", T_INT, OFF(date_header_skew), 0, 86400 * 365LL, 900 },
-    { "max_calendar_part_size", T_SIZE, LIM(max_calendar_part_size), 1 * KiB, 256 * MiB, 1 * MiB },
-    { "max_calendar_parts", T_SIZE, LIM(max_calendar_parts), 1, 1000, 16 },
-    { "max_mime_depth", T_SIZE, LIM(max_mime_depth), 1, 1000, 32 },
-    { "max_parts", T_SIZE, LIM(max_parts), 1, 1000000, 1000 },
-    { "max_header_size", T_SIZE, LIM(max_header_size), 1 * KiB, 16 * MiB, 64 * KiB },
-    { "max_findings", T_SIZE, LIM(max_findings), 1, 10000, 100 },
-    { "max_ical_components", T_SIZE, LIM(max_ical_components), 1, 10000000, 10000 },
-    { "rules", T_RULES, 0, 0, 0, 0 },
+    { "legacy_cdo_domains", T_STRLIST, OFF(legacy_cdo_domains), 0, 0, 0, NULL },
+    { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300, NULL },
+    { "date_header_skew", T_INT, OFF(date_header_skew), 0, 86400 * 365LL, 900, NULL },
+    { "max_calendar_part_size", T_SIZE, LIM(max_calendar_part_size), 1 * KiB, 256 * MiB, 1 * MiB, NULL },
+    { "max_calendar_parts", T_SIZE, LIM(max_calendar_parts), 1, 1000, 16, NULL },
+    { "max_mime_depth", T_SIZE, LIM(max_mime_depth), 1, 1000, 32, NULL },
+    { "max_parts", T_SIZE, LIM(max_parts), 1, 1000000, 1000, NULL },
+    { "max_header_size", T_SIZE, LIM(max_header_size), 1 * KiB, 16 * MiB, 64 * KiB, NULL },
+    { "max_findings", T_SIZE, LIM(max_findings), 1, 10000, 100, NULL },
+    { "max_ical_components", T_SIZE, LIM(max_ical_components), 1, 10000000, 10000, NULL },
+    { "rules", T_RULES, 0, 0, 0, 0, NULL },
+    { "socket", T_STRING, OFF(socket), 0, 0, 0, "unix:/run/itip-milter/itip-milter.sock" },
+    { "socket_mode", T_MODE, OFF(socket_mode), 0, 0777, 0660, NULL },
+    { "socket_group", T_STRING, OFF(socket_group), 0, 0, 0, NULL },
+    { "user", T_STRING, OFF(user), 0, 0, 0, NULL },
+    { "pidfile", T_STRING, OFF(pidfile), 0, 0, 0, NULL },
+    { "syslog_facility", T_STRING, OFF(syslog_facility), 0, 0, 0, "mail" },
+    { "log_level", T_STRING, OFF(log_level), 0, 0, 0, "info" },
+    { "actions", T_ACTIONS, 0, 0, 0, 0, NULL },
+    { "on_internal_error", T_ACTION, OFF(on_internal_error), 0, 0, ITIP_ACT_LOG, NULL },
+    { "dry_run", T_BOOL, OFF(dry_run), 0, 1, 0, NULL },
+    { "header_prefix", T_STRING, OFF(header_prefix), 0, 0, 0, "X-ITIP" },
+    { "max_finding_headers", T_INT, OFF(max_finding_headers), 0, 1000, 10, NULL },
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
-static void set_defaults(itip_config *cfg)
+static const char *const action_names[] = {
+    [ITIP_ACT_NONE] = "none", [ITIP_ACT_LOG] = "log", [ITIP_ACT_TAG] = "tag",
+    [ITIP_ACT_QUARANTINE] = "quarantine", [ITIP_ACT_TEMPFAIL] = "tempfail",
+    [ITIP_ACT_REJECT] = "reject",
+};
+
+const char *itip_action_name(itip_action a)
+{
+    return (unsigned)a < sizeof action_names / sizeof action_names[0] ? action_names[a] : "none";
+}
+
+int itip_action_parse(const char *s, itip_action *out)
+{
+    unsigned i;
+
+    for (i = ITIP_ACT_LOG; i < sizeof action_names / sizeof action_names[0]; i++)
+        if (s != NULL && strcmp(s, action_names[i]) == 0) {
+            *out = (itip_action)i;
+            return 0;
+        }
+    return -1;
+}
+
+itip_action itip_config_action(const itip_config *cfg, itip_rule_id rule, itip_severity sev)
+{
+    if ((unsigned)rule < ITIP_RULE_COUNT && cfg->rule_actions[rule] != ITIP_ACT_NONE)
+        return cfg->rule_actions[rule];
+    if (sev < ITIP_SEV_INFO || sev > ITIP_SEV_WOULD_FAIL)
+        return ITIP_ACT_NONE;
+    return cfg->actions[sev];
+}
+
+static int set_defaults(itip_config *cfg)
 {
     size_t i;
 
     for (i = 0; i < NSCHEMA; i++) {
         char *base = (char *)cfg + schema[i].offset;
-        if (schema[i].type == T_INT)
-            *(long *)(void *)base = (long)schema[i].def;
-        else if (schema[i].type == T_SIZE)
-            *(size_t *)(void *)base = (size_t)schema[i].def;
+        switch (schema[i].type) {
+        case T_INT: case T_MODE: *(long *)(void *)base = (long)schema[i].def; break;
+        case T_SIZE: *(size_t *)(void *)base = (size_t)schema[i].def; break;
+        case T_BOOL: *(int *)(void *)base = (int)schema[i].def; break;
+        case T_ACTION: *(itip_action *)(void *)base = (itip_action)schema[i].def; break;
+        case T_STRING:
+            if (schema[i].sdef != NULL &&
+                (*(char **)(void *)base = strdup(schema[i].sdef)) == NULL)
+                return -1;
+            break;
+        default: break;
+        }
     }
     for (i = 0; i < ITIP_RULE_COUNT; i++) {
         cfg->rules[i].enabled = 1;
         cfg->rules[i].severity = ITIP_SEV_NONE;
     }
+    cfg->actions[ITIP_SEV_NONE] = ITIP_ACT_NONE;
+    cfg->actions[ITIP_SEV_INFO] = ITIP_ACT_LOG;
+    cfg->actions[ITIP_SEV_DEGRADE] = ITIP_ACT_TAG;
+    cfg->actions[ITIP_SEV_WOULD_FAIL] = ITIP_ACT_QUARANTINE;
+    return 0;
+}
+
+static void free_strings(itip_config *cfg)
+{
+    size_t i;
+
+    for (i = 0; i < NSCHEMA; i++)
+        if (schema[i].type == T_STRING) {
+            char **p = (char **)(void *)((char *)cfg + schema[i].offset);
+            free(*p);
+            *p = NULL;
+        }
 }
 
 itip_config *itip_config_default(void)
 {
     itip_config *cfg = calloc(1, sizeof *cfg);
 
-    if (cfg != NULL)
-        set_defaults(cfg);
+    if (cfg != NULL && set_defaults(cfg) < 0) {
+        itip_config_free(cfg);
+        return NULL;
+    }
     return cfg;
 }
 
@@ -82,6 +155,7 @@ void itip_config_free(itip_config *cfg)
     for (i = 0; i < cfg->n_legacy_cdo_domains; i++)
         free(cfg->legacy_cdo_domains[i]);
     free(cfg->legacy_cdo_domains);
+    free_strings(cfg);
     free(cfg->file);
     free(cfg);
 }
@@ -134,6 +208,10 @@ static const char *type_word(setting_type t)
     switch (t) {
     case T_INT: case T_SIZE: return "an integer";
     case T_STRLIST: return "a list of strings";
+    case T_BOOL: return "true or false";
+    case T_STRING: return "a string";
+    case T_MODE: return "an octal mode string such as \"0660\"";
+    case T_ACTION: return "one of \"log\", \"tag\", \"quarantine\", \"tempfail\", \"reject\"";
     default: return "a group";
     }
 }
@@ -186,6 +264,84 @@ static int load_domains(loadctx *lc, const setting *def, config_setting_t *s, it
     return 0;
 }
 
+static int load_bool(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    *(int *)(void *)((char *)cfg + def->offset) = config_setting_get_bool(s);
+    return 0;
+}
+
+static int load_string(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    char **dst = (char **)(void *)((char *)cfg + def->offset);
+    const char *v = config_setting_get_string(s);
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING || v == NULL)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    if (*v == '\0')
+        return fail(lc, s, "setting '%s' must not be empty", def->name);
+    free(*dst);
+    if ((*dst = strdup(v)) == NULL)
+        return fail(lc, s, "out of memory");
+    return 0;
+}
+
+static int load_mode(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    const char *v = config_setting_get_string(s);
+    char *end;
+    long m;
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING || v == NULL || *v == '\0')
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    m = strtol(v, &end, 8);
+    if (*end != '\0' || m < def->min || m > def->max)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    *(long *)(void *)((char *)cfg + def->offset) = m;
+    return 0;
+}
+
+static int get_action(loadctx *lc, config_setting_t *s, const char *what, itip_action *out)
+{
+    const char *v = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
+                                                                 : NULL;
+    if (itip_action_parse(v, out) < 0)
+        return fail(lc, s, "%s must be one of \"log\", \"tag\", \"quarantine\", "
+                    "\"tempfail\", \"reject\"", what);
+    return 0;
+}
+
+static int load_action(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    char what[128];
+
+    snprintf(what, sizeof what, "setting '%s'", def->name);
+    return get_action(lc, s, what, (itip_action *)(void *)((char *)cfg + def->offset));
+}
+
+static int load_actions(loadctx *lc, config_setting_t *s, itip_config *cfg)
+{
+    int i, n;
+
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return fail(lc, s, "setting 'actions' must be a group");
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++) {
+        config_setting_t *k = config_setting_get_elem(s, (unsigned)i);
+        const char *name = config_setting_name(k);
+        itip_severity sev;
+        char what[128];
+        if (itip_severity_parse(name, &sev) < 0)
+            return fail(lc, k, "unknown severity '%s' in 'actions' (known: info, degrade, "
+                        "would-fail)", name);
+        snprintf(what, sizeof what, "actions.%s", name);
+        if (get_action(lc, k, what, &cfg->actions[sev]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int load_rule(loadctx *lc, config_setting_t *r, itip_config *cfg)
 {
     const char *name = config_setting_name(r);
@@ -208,9 +364,14 @@ static int load_rule(loadctx *lc, config_setting_t *r, itip_config *cfg)
             if (v == NULL || itip_severity_parse(v, &cfg->rules[idx].severity) < 0)
                 return fail(lc, k, "rules.%s.severity must be \"info\", \"degrade\" or "
                             "\"would-fail\"", name);
+        } else if (strcmp(key, "action") == 0) {
+            char what[160];
+            snprintf(what, sizeof what, "rules.%s.action", name);
+            if (get_action(lc, k, what, &cfg->rule_actions[idx]) < 0)
+                return -1;
         } else {
-            return fail(lc, k, "unknown setting '%s' in rules.%s (known: enabled, severity)",
-                        key, name);
+            return fail(lc, k, "unknown setting '%s' in rules.%s (known: enabled, severity, "
+                        "action)", key, name);
         }
     }
     return 0;
@@ -253,6 +414,11 @@ static int load_root(loadctx *lc, config_t *lcfg, itip_config *cfg)
         case T_INT: case T_SIZE: r = load_number(lc, def, s, cfg); break;
         case T_STRLIST: r = load_domains(lc, def, s, cfg); break;
         case T_RULES: r = load_rules(lc, s, cfg); break;
+        case T_BOOL: r = load_bool(lc, def, s, cfg); break;
+        case T_STRING: r = load_string(lc, def, s, cfg); break;
+        case T_MODE: r = load_mode(lc, def, s, cfg); break;
+        case T_ACTION: r = load_action(lc, def, s, cfg); break;
+        case T_ACTIONS: r = load_actions(lc, s, cfg); break;
         }
     }
     return r;

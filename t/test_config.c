@@ -96,6 +96,33 @@ static void test_valid(void)
        "\"*\" makes every domain legacy (list syntax accepted)");
     itip_config_free(cfg);
 
+    cfg = load("actions = { would-fail = \"reject\"; info = \"tag\"; };\n"
+               "rules = { ical-parse-errors = { action = \"tempfail\"; }; };\n"
+               "socket = \"inet:8899@127.0.0.1\";\nsocket_mode = \"0600\";\n"
+               "dry_run = true;\nheader_prefix = \"X-Cal\";\n", err, sizeof err);
+    ok(cfg != NULL, "milter settings load");
+    if (cfg != NULL) {
+        is_int(cfg->actions[ITIP_SEV_WOULD_FAIL], ITIP_ACT_REJECT, "actions.would-fail read");
+        is_int(cfg->actions[ITIP_SEV_DEGRADE], ITIP_ACT_TAG, "actions.degrade keeps its default");
+        is_int(itip_config_action(cfg, ITIP_R_ICAL_PARSE_ERRORS, ITIP_SEV_WOULD_FAIL),
+               ITIP_ACT_TEMPFAIL, "a rule's own action wins over its severity's");
+        is_int(itip_config_action(cfg, ITIP_R_ICAL_METHOD_MISSING, ITIP_SEV_INFO), ITIP_ACT_TAG,
+               "other rules follow their severity's action");
+        is_str(cfg->socket, "inet:8899@127.0.0.1", "socket read");
+        is_int(cfg->socket_mode, 0600, "socket_mode is octal");
+        ok(cfg->dry_run, "dry_run read");
+        is_str(cfg->header_prefix, "X-Cal", "header_prefix read");
+    }
+    itip_config_free(cfg);
+    cfg = itip_config_default();
+    is_int(cfg->actions[ITIP_SEV_WOULD_FAIL], ITIP_ACT_QUARANTINE, "would-fail defaults to quarantine");
+    is_int(cfg->actions[ITIP_SEV_DEGRADE], ITIP_ACT_TAG, "degrade defaults to tag");
+    is_int(cfg->actions[ITIP_SEV_INFO], ITIP_ACT_LOG, "info defaults to log");
+    is_int(cfg->on_internal_error, ITIP_ACT_LOG, "internal errors default to accept and log");
+    is_str(cfg->header_prefix, "X-ITIP", "header_prefix defaults to X-ITIP");
+    is_int(cfg->socket_mode, 0660, "socket_mode defaults to 0660");
+    itip_config_free(cfg);
+
     cfg = load("# only a comment\n", err, sizeof err);
     ok(cfg != NULL, "an empty file is valid");
     itip_config_free(cfg);
@@ -127,8 +154,20 @@ static void test_errors(void)
                  "rules.ical-method-missing.enabled must be true or false");
     expect_error("rules = {\n  ical-method-missing = { colour = \"red\"; };\n};\n", 2,
                  "unknown setting 'colour' in rules.ical-method-missing (known: enabled, "
-                 "severity)");
+                 "severity, action)");
     expect_error("rules = 5;\n", 1, "setting 'rules' must be a group");
+    expect_error("socket_mode = \"0999\";\n", 1,
+                 "setting 'socket_mode' must be an octal mode string such as \"0660\"");
+    expect_error("actions = {\n  fatal = \"log\";\n};\n", 2,
+                 "unknown severity 'fatal' in 'actions' (known: info, degrade, would-fail)");
+    expect_error("actions = { degrade = \"bounce\"; };\n", 1,
+                 "actions.degrade must be one of \"log\", \"tag\", \"quarantine\", "
+                 "\"tempfail\", \"reject\"");
+    expect_error("rules = { ical-parse-errors = { action = 5; }; };\n", 1,
+                 "rules.ical-parse-errors.action must be one of \"log\", \"tag\", "
+                 "\"quarantine\", \"tempfail\", \"reject\"");
+    expect_error("dry_run = \"yes\";\n", 1, "setting 'dry_run' must be true or false");
+    expect_error("header_prefix = \"\";\n", 1, "setting 'header_prefix' must not be empty");
     expect_error("clock_skew_tolerance = 300\nmax_parts = ;\n", 2, "syntax error");
 
     cfg = itip_config_load("/nonexistent/itip.conf", err, sizeof err);
