@@ -1,0 +1,23 @@
+#!/bin/sh
+# docs.sh - the rule list of itip-milter.conf(5) matches include/rules.def (ids, catalogue
+# numbers, default severities, in order), and etc/itip-milter.conf mentions every top-level
+# setting of the schema, so documentation cannot drift from the code.  TAP output.
+set -u
+: "${top_srcdir:?}"
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+
+want=$(sed -n 's/^RULE([A-Z0-9_]*, *"\([^"]*\)", *"\([^"]*\)", *\([A-Z_]*\),.*/\1 \2 \3/p' "$top_srcdir/include/rules.def" |
+       sed 's/ - / project /; s/WOULD_FAIL$/would-fail/; s/DEGRADE$/degrade/; s/INFO$/info/')
+got=$(awk '/^\.B / { id = $2; next } id != "" && /^\(/ { sub(/^\(/, ""); split($0, a, /[,)]/);
+           gsub(/ /, "", a[1]); gsub(/ /, "", a[2]); print id, a[1], a[2]; id = "" }' \
+      "$top_srcdir/man/itip-milter.conf.5" | grep -v '^$' | awk 'NF == 3')
+[ -n "$want" ] && [ "$want" = "$got" ]; ok $? "itip-milter.conf(5) lists every rule of rules.def with its number and severity"
+[ "$want" = "$got" ] || { echo "# rules.def:"; echo "$want" | sed 's/^/#   /'; echo "# man page:"; echo "$got" | sed 's/^/#   /'; }
+
+for s in $(sed -n 's/^    { "\([a-z_]*\)", T_.*/\1/p' "$top_srcdir/milter/config.c"); do
+    grep -q "^#*$s\b\|^# *$s\b\|^$s\b" "$top_srcdir/etc/itip-milter.conf" && grep -q "^\.B $s$" "$top_srcdir/man/itip-milter.conf.5"
+    ok $? "setting $s is in etc/itip-milter.conf and itip-milter.conf(5)"
+done
+echo "1..$n"
+[ $failed -eq 0 ]
