@@ -33,7 +33,17 @@ static size_t count_components(icalcomponent *c, size_t limit)
     return n;
 }
 
-/* Depth-first search for the first X-LIC-ERROR; also counts them all. */
+/* libical reports an empty value ("LOCATION:") as an error and drops the property.  An empty
+ * TEXT value is valid iCalendar and Exchange emits such lines itself, so these do not count. */
+static int harmless_error(icalproperty *p)
+{
+    static const char empty_value[] = "No value for ";
+    const char *msg = icalproperty_get_xlicerror(p);
+
+    return msg != NULL && strncmp(msg, empty_value, sizeof empty_value - 1) == 0;
+}
+
+/* Depth-first search for the first X-LIC-ERROR that counts; also counts them all. */
 static icalproperty *first_error(icalcomponent *c, int *count)
 {
     icalproperty *p, *first = NULL;
@@ -42,6 +52,8 @@ static icalproperty *first_error(icalcomponent *c, int *count)
 
     for (p = icalcomponent_get_first_property(c, ICAL_XLICERROR_PROPERTY); p != NULL;
          p = icalcomponent_get_next_property(c, ICAL_XLICERROR_PROPERTY)) {
+        if (harmless_error(p))
+            continue;
         if (first == NULL)
             first = p;
         (*count)++;

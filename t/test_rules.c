@@ -64,7 +64,7 @@ static void list_findings(const itip_findings *f)
 
 static void check_file(const char *dir, const char *name, int rule, const itip_config *cfg)
 {
-    char path[4096];
+    char path[8192];
     strbuf data;
     itip_engine *e;
     const itip_findings *f;
@@ -72,7 +72,10 @@ static void check_file(const char *dir, const char *name, int rule, const itip_c
     itip_severity want = ITIP_SEV_NONE;
     size_t i;
 
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        ok(0, "path of %s fits", name);
+        return;
+    }
     strbuf_init(&data, 0);
     if (slurp(path, &data) < 0) {
         ok(0, "%s: readable", path);
@@ -127,10 +130,13 @@ static void check_dir(const char *root, const char *id, int *npos, int *nneg)
     struct stat st;
     int rule = itip_rule_lookup(id), n, i;
 
-    snprintf(dir, sizeof dir, "%s/%s", root, id);
+    if (snprintf(dir, sizeof dir, "%s/%s", root, id) >= (int)sizeof dir ||
+        snprintf(confpath, sizeof confpath, "%s/test.conf", dir) >= (int)sizeof confpath) {
+        ok(0, "path of t/rules/%s fits", id);
+        return;
+    }
     if (!ok(rule >= 0, "t/rules/%s names a rule", id))
         return;
-    snprintf(confpath, sizeof confpath, "%s/test.conf", dir);
     cfg = stat(confpath, &st) == 0 ? itip_config_load(confpath, err, sizeof err)
                                    : itip_config_default();
     if (!ok(cfg != NULL, "%s: configuration loads", id)) {
