@@ -34,10 +34,15 @@ bootstrap() {
     autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 }
 
-# Sums the TAP results of the test-suite.log files given.
+# Sums the TAP results of the test-suite.log files given; a missing log (a build that never got
+# to its tests) counts as one failure.
 summary() {
-    awk '/^# (PASS|XPASS):/ { p += $3 } /^# (FAIL|XFAIL|ERROR):/ { f += $3 } /^# SKIP:/ { s += $3 }
-         END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$@"
+    missing=0
+    for log in "$@"; do [ -f "$log" ] || missing=$((missing + 1)); done
+    for log in "$@"; do [ -f "$log" ] && cat "$log"; done |
+    awk -v missing="$missing" '
+        /^# (PASS|XPASS):/ { p += $3 } /^# (FAIL|XFAIL|ERROR):/ { f += $3 } /^# SKIP:/ { s += $3 }
+        END { printf "%d passed, %d failed, %d skipped\n", p, f + missing, s }'
 }
 
 case "$MODE" in
