@@ -37,7 +37,7 @@ bootstrap() {
 # Sums the TAP results of the test-suite.log files given; a missing log (a build that never got
 # to its tests) counts as one failure.
 summary() {
-    missing=0
+    missing=${EXTRA_FAILURES:-0}
     for log in "$@"; do [ -f "$log" ] || missing=$((missing + 1)); done
     for log in "$@"; do [ -f "$log" ] && cat "$log"; done |
     awk -v missing="$missing" '
@@ -73,10 +73,12 @@ test)
     for d in build/normal build/sanitize; do
         [ $rc -eq 0 ] || { echo "== failures in $d =="; grep -h -B2 -A30 '^not ok\|^# FAIL\|ERROR' "$d"/t/*.log 2>/dev/null | head -200 || true; }
     done
-    make -C build/normal -j"$JOBS" distcheck >/dev/null || { echo "make distcheck failed"; rc=1; }
+    distcheck=0
+    make -C build/normal -j"$JOBS" distcheck >/dev/null || { echo "== make distcheck failed"; distcheck=1; rc=1; }
     echo "== normal build:    $(summary build/normal/test-suite.log)"
     echo "== sanitizer build: $(summary build/sanitize/test-suite.log)"
-    summary build/normal/test-suite.log build/sanitize/test-suite.log
+    echo "== make distcheck:  $([ $distcheck -eq 0 ] && echo passed || echo FAILED)"
+    EXTRA_FAILURES=$distcheck summary build/normal/test-suite.log build/sanitize/test-suite.log
     exit $rc
     ;;
 *)
