@@ -27,15 +27,18 @@ typedef struct {
     int json;
     int now_set;
     time_t now;
+    int list_rules;
 } options;
 
 static void usage(FILE *out)
 {
     fputs("usage: itip-check [-c FILE] [--json] [--now YYYYMMDDTHHMMSSZ] FILE...\n"
+          "       itip-check --list-rules [--json]\n"
           "  FILE is an RFC 5322 message or a bare iCalendar file; - reads standard input.\n"
           "  -c, --config FILE   configuration (default: built-in defaults)\n"
           "  -j, --json          one JSON object per input file, one per line\n"
           "  -n, --now TIME      the clock the skew rules compare with (UTC)\n"
+          "  -l, --list-rules    list every rule: id, default severity, summary\n"
           "  -h, --help          this text\n"
           "exit status: 0 clean or info only, 1 a finding of degrade or worse, 2 error\n",
           out);
@@ -55,6 +58,30 @@ static int parse_now(const char *s, time_t *t)
         return -1;
     *t = timegm(&tm);
     return 0;
+}
+
+/* The rule table, from the same rules.def the engine is built from. */
+static void list_rules(int json)
+{
+    int i;
+
+    for (i = 0; i < ITIP_RULE_COUNT; i++) {
+        const itip_rule *r = &itip_rules[i];
+        if (!json) {
+            printf("%-40s %-4s %-10s %s\n", r->id, r->catalogue, itip_severity_name(r->severity),
+                   r->summary);
+            continue;
+        }
+        fputs("{\"rule\":", stdout);
+        json_put_string(stdout, r->id);
+        fputs(",\"catalogue\":", stdout);
+        json_put_string(stdout, r->catalogue);
+        fputs(",\"severity\":", stdout);
+        json_put_string(stdout, itip_severity_name(r->severity));
+        fputs(",\"summary\":", stdout);
+        json_put_string(stdout, r->summary);
+        fputs("}\n", stdout);
+    }
 }
 
 static int read_all(const char *path, strbuf *b)
@@ -183,12 +210,13 @@ static int parse_options(int argc, char **argv, options *o)
         { "json", no_argument, NULL, 'j' },
         { "now", required_argument, NULL, 'n' },
         { "help", no_argument, NULL, 'h' },
+        { "list-rules", no_argument, NULL, 'l' },
         { NULL, 0, NULL, 0 },
     };
     int ch;
 
     memset(o, 0, sizeof *o);
-    while ((ch = getopt_long(argc, argv, "c:jn:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:jn:hl", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->config_file = optarg; break;
         case 'j': o->json = 1; break;
@@ -200,8 +228,16 @@ static int parse_options(int argc, char **argv, options *o)
             o->now_set = 1;
             break;
         case 'h': usage(stdout); exit(0);
+        case 'l': o->list_rules = 1; break;
         default: usage(stderr); return -1;
         }
+    }
+    if (o->list_rules) {
+        if (optind < argc) {
+            fputs("itip-check: --list-rules takes no file\n", stderr);
+            return -1;
+        }
+        return 0;
     }
     if (optind >= argc) {
         fputs("itip-check: no input file (use - for standard input)\n", stderr);
@@ -220,6 +256,10 @@ int main(int argc, char **argv)
 
     if (parse_options(argc, argv, &o) < 0)
         return EXIT_ERROR;
+    if (o.list_rules) {
+        list_rules(o.json);
+        return 0;
+    }
     cfg = o.config_file ? itip_config_load(o.config_file, err, sizeof err) : itip_config_default();
     if (cfg == NULL) {
         fprintf(stderr, "itip-check: %s\n", o.config_file ? err : "out of memory");

@@ -89,5 +89,17 @@ run --json --now $NOW "$T/bare.ics"; [ $rc -eq 1 ] && has_rule ical-parse-errors
 # text report
 run --now $NOW "$S/cancel-method-mismatch.eml"; [ $rc -eq 1 ] && grep -q "^$S/cancel-method-mismatch.eml: would-fail" "$T/out" && grep -q "mime-method-param-mismatch" "$T/out"; ok $? "text report names the verdict and the rule"
 
+# --list-rules: generated from the rule table, same ids as rules.def
+run --list-rules; [ $rc -eq 0 ] && grep -q "^reply-attendee-critical-change-missing  *C1  *would-fail" "$T/out"; ok $? "--list-rules: id, catalogue number, severity, summary"
+want=$(grep -c '^RULE(' "$top_srcdir/include/rules.def")
+[ "$(wc -l < "$T/out")" -eq "$want" ]; ok $? "--list-rules lists all $want rules of rules.def"
+run --list-rules --json; [ $rc -eq 0 ] && "$PY" -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == int(sys.argv[2]), len(rows)
+assert all(set(r) == {"rule", "catalogue", "severity", "summary"} for r in rows)
+assert {"ical-parse-errors", "mime-limit-exceeded"} <= {r["rule"] for r in rows}' "$T/out" "$want"; ok $? "--list-rules --json: one object per rule"
+run --list-rules "$S/plain.eml"; [ $rc -eq 2 ]; ok $? "--list-rules with a file: usage error"
+
 echo "1..$n"
 [ $failed -eq 0 ]
