@@ -1,0 +1,161 @@
+#!/bin/sh
+# postfix.sh - itip-milter in front of a real Postfix, end to end.
+#
+# A private Postfix (t/lib/postfix.sh: config dir, queue and log under a temp dir, smtpd on
+# 127.0.0.1:<free port>, no chroot, next hop an smtp-sink on loopback, smtpd_milters = the
+# milter over TCP, milter_default_action = tempfail).  Checks: a would-fail message is held
+# ("queue_name": "hold") with our headers in the queue file; clean invitations and replies
+# are delivered with X-ITIP-Result: pass; plain mail is delivered with a byte-identical body
+# and no header of ours, forged copies removed; reject and tempfail reach the SMTP client;
+# no ~40 ms Nagle/delayed-ACK stall per message over TCP (TCP_NODELAY, no-op callbacks);
+# a unix socket made with socket_mode/socket_group under umask 077 works for smtpd; with the
+# milter stopped the client gets 4xx.  Needs root and the postfix package; TAP output.
+set -u
+: "${top_srcdir:?}" "${top_builddir:?}"
+. "$top_srcdir/t/lib/tap.sh"
+. "$top_srcdir/t/lib/postfix.sh"
+. "$top_srcdir/t/lib/sink.sh"
+MILTER="$top_builddir/itip-milter"
+PY="${PYTHON3:-python3}"
+S="$top_srcdir/samples"
+SEND="$top_srcdir/t/lib/smtpsend.py"
+
+[ "$(id -u)" -eq 0 ] || skip_all "needs root to start a private Postfix"
+for c in postfix postconf postqueue postcat smtp-sink; do
+    command -v $c >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] ||
+        skip_all "$c not found (Debian package postfix)"
+done
+PATH="$PATH:/usr/sbin"
+command -v "$PY" >/dev/null 2>&1 || skip_all "python3 is not installed"
+[ -x "$MILTER" ] || skip_all "$MILTER was not built"
+
+T=$(mktemp -d /tmp/itp.XXXXXX)
+chmod 755 "$T"                         # smtpd (user postfix) reaches the unix socket in here
+trap 'pf_stop "$T/pf"; bg_cleanup; rm -rf "$T"' EXIT
+SMTPD=$(free_port)
+SINK=$(free_port)
+MPORT=$(free_port)
+CONF="$T/m.conf"
+LOG="$T/milter.log"
+
+send() { "$PY" "$SEND" 127.0.0.1 "$SMTPD" sender@example.net rcpt@example.com "$@"; }
+code_of() { awk -v f="$1" '$1 == f { print $2 }' "$T/sent"; }
+qid_of() { awk -v f="$1" '$1 == f { print $NF }' "$T/sent"; }
+delivered() { sink_find "$T/sink" "$1"; }
+median_ms() { awk '{ print $3 }' "$1" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+start_milter() { # start_milter SOCKET: -f in the background, waits until it listens
+    bg_start MPID "$MILTER" -f -c "$CONF" -p "$1" 2>>"$LOG"
+    wait_for 10 sh -c "grep -q 'starting: socket $1' '$LOG'"
+}
+reload() { # reload CONFIG-TEXT
+    before=$(grep -c "configuration reloaded" "$LOG")
+    printf '%s\n' "$1" >"$CONF"
+    kill -USR1 "$MPID"
+    wait_for 10 sh -c "[ \$(grep -c 'configuration reloaded' '$LOG') -gt $before ]"
+}
+
+printf 'legacy_cdo_domains = [ "legacy.example" ];\n' >"$CONF"
+start_milter "inet:$MPORT@127.0.0.1"; ok $? "milter listening on inet:$MPORT@127.0.0.1"
+pf_setup "$T/pf" "$SMTPD" "$SINK" "inet:127.0.0.1:$MPORT"
+sink_start "$T/sink" "$SINK"
+pf_start "$T/pf"; ok $? "private Postfix started (smtpd 127.0.0.1:$SMTPD, smtpd_milters = inet:127.0.0.1:$MPORT)"
+wait_for 10 "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' "$SMTPD"
+
+# ---- default actions ----
+send "$S/cancel-method-mismatch.eml" "$S/request-clean.eml" "$S/reply-accept-clean.eml" \
+    "$S/plain.eml" "$top_srcdir/t/milter/plain-forged.eml" >"$T/sent" 2>&1
+sed 's/^/# /' "$T/sent"
+[ "$(awk '$2 == 250' "$T/sent" | wc -l)" -eq 5 ]; ok $? "all five messages accepted (250)"
+pf_wait_idle "$T/pf" && [ "$(sink_count "$T/sink")" -eq 4 ]
+ok $? "four messages reached the next hop, none waits in the queue"
+
+HOLD=$(qid_of "$S/cancel-method-mismatch.eml")
+pf_queue_json "$T/pf" >"$T/queue.json"
+"$PY" - "$T/queue.json" "$HOLD" <<'PYEOF'
+import json, sys
+entries = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+held = [e for e in entries if e["queue_id"] == sys.argv[2]]
+sys.exit(0 if len(held) == 1 and held[0]["queue_name"] == "hold" else 1)
+PYEOF
+ok $? "would-fail message $HOLD is in the hold queue (postqueue -j: \"queue_name\": \"hold\")"
+postcat -c "$T/pf/etc" -hq "$HOLD" >"$T/held" 2>/dev/null
+head -1 "$T/held" | grep -q "^X-ITIP-Result: quarantine (would-fail: mime-method-param-mismatch)$"
+ok $? "held message: X-ITIP-Result: quarantine (...) is its first header"
+grep -q "^X-ITIP-Finding: mime-method-param-mismatch; severity=would-fail; " "$T/held"
+ok $? "held message: X-ITIP-Finding header"
+grep -q "$HOLD: milter-hold: END-OF-MESSAGE .*milter triggers HOLD action" "$T/pf/maillog"
+ok $? "Postfix logged the HOLD"
+[ -z "$(delivered cancel-mismatch.1@example.com)" ]; ok $? "the held message was not delivered"
+
+F=$(delivered request-clean.1@example.com)
+[ -n "$F" ] && grep -q "^X-ITIP-Result: pass method=REQUEST uid=quarterly-planning-2026-06@example.com$" "$F"
+ok $? "clean REQUEST delivered with X-ITIP-Result: pass method=REQUEST"
+[ -n "$F" ] && ! grep -q "^X-ITIP-Finding" "$F"; ok $? "clean REQUEST: no X-ITIP-Finding"
+F=$(delivered reply-accept-clean.1@example.net)
+[ -n "$F" ] && grep -q "^X-ITIP-Result: pass method=REPLY " "$F"
+ok $? "clean base64 REPLY delivered with X-ITIP-Result: pass method=REPLY"
+F=$(delivered plain.1@example.com)
+sed '1,/^$/d' "$S/plain.eml" >"$T/plain.body"
+[ -n "$F" ] && sink_body "$F" | cmp -s - "$T/plain.body"
+ok $? "plain mail delivered with a byte-identical body"
+[ -n "$F" ] && ! grep -qi "^X-ITIP-" "$F"; ok $? "plain mail: no X-ITIP header"
+F=$(delivered plain-forged.1@example.org)
+[ -n "$F" ] && ! grep -qi "^X-ITIP-" "$F" && grep -q "^Subject: Totally checked$" "$F"
+ok $? "forged X-ITIP-Result and X-ITIP-Finding removed from plain mail"
+grep -q "qid=$HOLD client=127.0.0.1 from=<sender@example.net> method=CANCEL .*action=quarantine" "$LOG"
+ok $? "milter log line carries Postfix's queue id"
+
+# ---- latency over TCP: no Nagle / delayed-ACK stall (~40 ms) per message ----
+set --
+i=0
+while [ $i -lt 20 ]; do set -- "$@" "$S/request-clean.eml"; i=$((i + 1)); done
+send "$@" >"$T/lat.cal"
+i=0; set --
+while [ $i -lt 20 ]; do set -- "$@" "$S/plain.eml"; i=$((i + 1)); done
+send "$@" >"$T/lat.plain"
+MC=$(median_ms "$T/lat.cal"); MP=$(median_ms "$T/lat.plain")
+echo "# median MAIL..250 per message over TCP: calendar $MC ms, plain $MP ms"
+awk -v m="$MC" 'BEGIN { exit !(m < 30) }'
+ok $? "calendar mail (header insert + reply at eom): median $MC ms < 30 ms (TCP_NODELAY)"
+awk -v m="$MP" 'BEGIN { exit !(m < 30) }'
+ok $? "plain mail: median $MP ms < 30 ms (no lone macro packets)"
+! grep -q "TCP_NODELAY not set" "$LOG"; ok $? "no TCP_NODELAY warning in the milter log"
+
+# ---- reject and tempfail reach the SMTP client ----
+reload 'actions = { would-fail = "reject"; };'
+send "$S/cancel-method-mismatch.eml" >"$T/sent"
+grep -q " 550 .*5.7.1 calendar message refused by itip-milter (would-fail): mime-method-param-mismatch" "$T/sent"
+ok $? "actions.would-fail = reject: the client gets 550 5.7.1 naming the rule"
+reload 'actions = { would-fail = "tempfail"; };'
+send "$S/cancel-method-mismatch.eml" >"$T/sent"
+grep -q " 451 .*4.7.1 calendar message deferred by itip-milter" "$T/sent"
+ok $? "actions.would-fail = tempfail: the client gets 451 4.7.1"
+
+# ---- a unix socket with deliberate mode and group, milter under umask 077 ----
+bg_stop "$MPID"
+printf 'socket_mode = "0660";\nsocket_group = "postfix";\n' >"$CONF"
+old_umask=$(umask)
+umask 077
+start_milter "unix:$T/milter.sock"
+umask "$old_umask"
+[ "$(stat -c '%a %G' "$T/milter.sock" 2>/dev/null)" = "660 postfix" ]
+ok $? "unix socket created 0660, group postfix, despite umask 077"
+postconf -c "$T/pf/etc" -e "smtpd_milters = unix:$T/milter.sock"
+touch -d '-1 min' "$T/pf/etc/main.cf"
+postfix -c "$T/pf/etc" reload >/dev/null 2>&1
+sleep 1
+N0=$(sink_count "$T/sink")
+send "$S/request-clean.eml" >"$T/sent"
+[ "$(code_of "$S/request-clean.eml")" = 250 ] && pf_wait_idle "$T/pf" &&
+    [ "$(sink_count "$T/sink")" -eq $((N0 + 1)) ]
+ok $? "smtpd (user postfix) talks to the milter over the unix socket"
+
+# ---- milter down: milter_default_action = tempfail ----
+bg_stop "$MPID"
+send "$S/request-clean.eml" >"$T/sent"
+C=$(code_of "$S/request-clean.eml")
+case "$C" in 4*) true ;; *) false ;; esac; ok $? "milter stopped: the client gets a 4xx ($C)"
+! grep -q "ERROR: .*Sanitizer\|runtime error:" "$LOG"
+ok $? "no AddressSanitizer / UBSan report in the milter's output (sanitizer builds)"
+
+done_testing
