@@ -34,7 +34,7 @@ static int sink_flush(sink *s)
 {
     int r = 0;
 
-    if (s->n && strbuf_append(s->sb, s->buf, s->n) != 0)
+    if (s->n && itip_strbuf_append(s->sb, s->buf, s->n) != 0)
         r = ITIP_DECODE_NOMEM;   /* -2 cannot happen: room was counted */
     s->n = 0;
     return r;
@@ -67,7 +67,7 @@ int itip_decode_copy(strbuf *out, const void *in, size_t len)
     size_t room = out->cap == 0 ? SIZE_MAX : (out->cap > out->len ? out->cap - out->len : 0);
     size_t n = len < room ? len : room;
 
-    if (n && strbuf_append(out, in, n) != 0)
+    if (n && itip_strbuf_append(out, in, n) != 0)
         return ITIP_DECODE_NOMEM;
     return n < len ? ITIP_DECODE_FULL : ITIP_DECODE_OK;
 }

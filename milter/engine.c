@@ -54,7 +54,7 @@ itip_engine *itip_engine_new(const itip_config *cfg)
         return NULL;
     e->cfg = cfg;
     itip_findings_init(&e->findings, cfg->limits.max_findings, cfg->rules);
-    strbuf_init(&e->bare_buf, cfg->limits.max_calendar_part_size);
+    itip_strbuf_init(&e->bare_buf, cfg->limits.max_calendar_part_size);
     return e;
 }
 
@@ -67,8 +67,8 @@ void itip_engine_reset(itip_engine *e)
     itip_mime_free(e->mime);
     e->mime = NULL;
     itip_findings_clear(&e->findings);
-    strbuf_free(&e->bare_buf);
-    strbuf_init(&e->bare_buf, e->cfg->limits.max_calendar_part_size);
+    itip_strbuf_free(&e->bare_buf);
+    itip_strbuf_init(&e->bare_buf, e->cfg->limits.max_calendar_part_size);
     itip_calpart_clear(&e->bare_part);
     memset(&e->bare_part, 0, sizeof e->bare_part);
     for (i = 0; i < e->nrcpts; i++)
@@ -89,7 +89,7 @@ void itip_engine_free(itip_engine *e)
     if (e == NULL)
         return;
     itip_engine_reset(e);
-    strbuf_free(&e->bare_buf);
+    itip_strbuf_free(&e->bare_buf);
     free(e);
 }
 
@@ -151,12 +151,12 @@ int itip_engine_feed_ical(itip_engine *e, const void *buf, size_t len)
     e->bare = 1;
     if (e->bare_part.truncated)
         return 0;
-    r = strbuf_append(&e->bare_buf, buf, len);
+    r = itip_strbuf_append(&e->bare_buf, buf, len);
     if (r == -1)
         return oom(e);
     if (r == -2) {
         size_t room = e->bare_buf.cap - e->bare_buf.len;
-        if (strbuf_append(&e->bare_buf, buf, room) < 0)
+        if (itip_strbuf_append(&e->bare_buf, buf, room) < 0)
             return oom(e);
         e->bare_part.truncated = 1;
         itip_findings_add(&e->findings, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_DEGRADE, 0, NULL,
@@ -183,7 +183,7 @@ static const itip_calpart **gather_parts(itip_engine *e, size_t *n)
     size_t i;
 
     if (e->bare) {
-        e->bare_part.data = strbuf_detach(&e->bare_buf, &e->bare_part.len);
+        e->bare_part.data = itip_strbuf_detach(&e->bare_buf, &e->bare_part.len);
         if (e->bare_part.data == NULL)
             return NULL;
         e->bare_part.media_type = strdup("text/calendar");

@@ -73,13 +73,13 @@ static void list_rules(int json)
             continue;
         }
         fputs("{\"rule\":", stdout);
-        json_put_string(stdout, r->id);
+        itip_json_put_string(stdout, r->id);
         fputs(",\"catalogue\":", stdout);
-        json_put_string(stdout, r->catalogue);
+        itip_json_put_string(stdout, r->catalogue);
         fputs(",\"severity\":", stdout);
-        json_put_string(stdout, itip_severity_name(r->severity));
+        itip_json_put_string(stdout, itip_severity_name(r->severity));
         fputs(",\"summary\":", stdout);
-        json_put_string(stdout, r->summary);
+        itip_json_put_string(stdout, r->summary);
         fputs("}\n", stdout);
     }
 }
@@ -94,7 +94,7 @@ static int read_all(const char *path, strbuf *b)
     if (fp == NULL)
         return -1;
     while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        if (strbuf_append(b, chunk, n) < 0) {
+        if (itip_strbuf_append(b, chunk, n) < 0) {
             errno = ENOMEM;
             err = 1;
             break;
@@ -149,18 +149,18 @@ static void report_json(const char *name, const itip_engine *e)
     size_t i;
 
     fputs("{\"file\":", stdout);
-    json_put_string(stdout, name);
+    itip_json_put_string(stdout, name);
     fputs(",\"verdict\":", stdout);
-    json_put_string(stdout, itip_severity_name(itip_engine_verdict(e)));
+    itip_json_put_string(stdout, itip_severity_name(itip_engine_verdict(e)));
     printf(",\"calendar_parts\":%zu,\"method\":", itip_engine_calendar_parts(e));
-    json_put_string(stdout, itip_engine_method(e));
+    itip_json_put_string(stdout, itip_engine_method(e));
     fputs(",\"uid\":", stdout);
-    json_put_string(stdout, itip_engine_uid(e));
+    itip_json_put_string(stdout, itip_engine_uid(e));
     fputs(",\"findings\":[", stdout);
     for (i = 0; i < f->n; i++) {
         if (i)
             putchar(',');
-        json_put_finding(stdout, &f->v[i]);
+        itip_json_put_finding(stdout, &f->v[i]);
     }
     fputs("]}\n", stdout);
 }
@@ -172,16 +172,16 @@ static int check_file(const char *path, const itip_config *cfg, const options *o
     itip_engine *e;
     int rc;
 
-    strbuf_init(&data, 0);
+    itip_strbuf_init(&data, 0);
     if (read_all(path, &data) < 0) {
         fprintf(stderr, "itip-check: %s: %s\n", path, strerror(errno));
-        strbuf_free(&data);
+        itip_strbuf_free(&data);
         return EXIT_ERROR;
     }
     e = itip_engine_new(cfg);
     if (e == NULL) {
         fprintf(stderr, "itip-check: %s: out of memory\n", path);
-        strbuf_free(&data);
+        itip_strbuf_free(&data);
         return EXIT_ERROR;
     }
     if (o->now_set)
@@ -199,7 +199,7 @@ static int check_file(const char *path, const itip_config *cfg, const options *o
     }
     fflush(stdout);
     itip_engine_free(e);
-    strbuf_free(&data);
+    itip_strbuf_free(&data);
     return rc;
 }
 

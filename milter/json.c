@@ -31,7 +31,7 @@ static int utf8_len(const unsigned char *s)
     return n;
 }
 
-void json_put_string(FILE *out, const char *str)
+void itip_json_put_string(FILE *out, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;
 
@@ -60,21 +60,21 @@ void json_put_string(FILE *out, const char *str)
     putc('"', out);
 }
 
-void json_put_finding(FILE *out, const itip_finding *f)
+void itip_json_put_finding(FILE *out, const itip_finding *f)
 {
     fputs("{\"rule\":", out);
-    json_put_string(out, itip_rules[f->rule].id);
+    itip_json_put_string(out, itip_rules[f->rule].id);
     fputs(",\"severity\":", out);
-    json_put_string(out, itip_severity_name(f->severity));
+    itip_json_put_string(out, itip_severity_name(f->severity));
     fputs(",\"method\":", out);
-    json_put_string(out, f->method);
+    itip_json_put_string(out, f->method);
     fputs(",\"uid\":", out);
-    json_put_string(out, f->uid);
+    itip_json_put_string(out, f->uid);
     fputs(",\"component\":", out);
-    json_put_string(out, f->component);
+    itip_json_put_string(out, f->component);
     fputs(",\"property\":", out);
-    json_put_string(out, f->property);
+    itip_json_put_string(out, f->property);
     fprintf(out, ",\"part\":%d,\"detail\":", f->part);
-    json_put_string(out, f->detail);
+    itip_json_put_string(out, f->detail);
     putc('}', out);
 }

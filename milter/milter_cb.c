@@ -73,7 +73,7 @@ static void msg_reset(msgctx *m)
 {
     itip_engine_free(m->engine);
     msnap_release(m->snap);
-    strbuf_free(&m->line);
+    itip_strbuf_free(&m->line);
     free(m->sender);
     free(m->qid);
     free(m->auth);
@@ -289,14 +289,14 @@ static int header_line(strbuf *b, const char *name, const char *value, int leads
 {
     const char *p;
 
-    strbuf_reset(b);
-    if (strbuf_printf(b, "%s:%s", name, leadspc ? "" : " ") < 0)
+    itip_strbuf_reset(b);
+    if (itip_strbuf_printf(b, "%s:%s", name, leadspc ? "" : " ") < 0)
         return -1;
     for (p = value; *p; p++)
-        if (*p == '\n' && (p == value || p[-1] != '\r') ? strbuf_append(b, "\r\n", 2) < 0
-                                                         : strbuf_putc(b, *p) < 0)
+        if (*p == '\n' && (p == value || p[-1] != '\r') ? itip_strbuf_append(b, "\r\n", 2) < 0
+                                                         : itip_strbuf_putc(b, *p) < 0)
             return -1;
-    return strbuf_append(b, "\r\n", 2);
+    return itip_strbuf_append(b, "\r\n", 2);
 }
 
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)

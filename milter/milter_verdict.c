@@ -49,15 +49,15 @@ char *mverdict_reply_text(const char *text, size_t max)
 
     if (clean == NULL)
         return NULL;
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     for (p = clean; *p; p++)
-        if ((*p == '%' ? strbuf_append(&b, "%%", 2) : strbuf_putc(&b, *p)) < 0) {
-            strbuf_free(&b);
+        if ((*p == '%' ? itip_strbuf_append(&b, "%%", 2) : itip_strbuf_putc(&b, *p)) < 0) {
+            itip_strbuf_free(&b);
             free(clean);
             return NULL;
         }
     free(clean);
-    return strbuf_detach(&b, NULL);
+    return itip_strbuf_detach(&b, NULL);
 }
 
 /* Appends one token, breaking it where even a fresh line cannot hold it. */
@@ -65,14 +65,14 @@ static int put_token(strbuf *out, const char *tok, size_t len, size_t *col)
 {
     while (*col + len > MV_LINE_MAX) {
         size_t room = MV_LINE_MAX - *col;
-        if (strbuf_append(out, tok, room) < 0 || strbuf_append(out, "\n\t", 2) < 0)
+        if (itip_strbuf_append(out, tok, room) < 0 || itip_strbuf_append(out, "\n\t", 2) < 0)
             return -1;
         tok += room;
         len -= room;
         *col = 1;
     }
     *col += len;
-    return strbuf_append(out, tok, len);
+    return itip_strbuf_append(out, tok, len);
 }
 
 int mverdict_fold(strbuf *out, size_t name_len, const char *text, int leadspc)
@@ -81,16 +81,18 @@ int mverdict_fold(strbuf *out, size_t name_len, const char *text, int leadspc)
     const char *p = text;
     int first = 1;
 
-    if (leadspc && strbuf_putc(out, ' ') < 0)
+    if (leadspc && itip_strbuf_putc(out, ' ') < 0)
         return -1;
     while (*p) {
         size_t len = strcspn(p, " ");
         if (len > 0) {
             int fits = col + 1 + len <= MV_LINE_MAX;
-            if (!first && (fits ? strbuf_putc(out, ' ') : strbuf_append(out, "\n\t", 2)) < 0)
-                return -1;
-            if (!first)
+            if (!first) {
+                int r = fits ? itip_strbuf_putc(out, ' ') : itip_strbuf_append(out, "\n\t", 2);
+                if (r < 0)
+                    return -1;
                 col = fits ? col + 1 : 1;
+            }
             if (put_token(out, p, len, &col) < 0)
                 return -1;
             first = 0;
@@ -129,33 +131,33 @@ static char *rule_list(const itip_config *cfg, const itip_findings *f, itip_acti
     int err = 0;
 
     memset(seen, 0, sizeof seen);
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     for (i = 0; i < f->n && !err; i++) {
         const itip_finding *x = &f->v[i];
         if (seen[x->rule] || (only != ITIP_ACT_NONE &&
                               itip_config_action(cfg, x->rule, x->severity) != only))
             continue;
         seen[x->rule] = 1;
-        err = (b.len && strbuf_append(&b, sep, strlen(sep)) < 0) ||
-              strbuf_append(&b, itip_rules[x->rule].id, strlen(itip_rules[x->rule].id)) < 0;
+        err = (b.len && itip_strbuf_append(&b, sep, strlen(sep)) < 0) ||
+              itip_strbuf_append(&b, itip_rules[x->rule].id, strlen(itip_rules[x->rule].id)) < 0;
     }
     if (err) {
-        strbuf_free(&b);
+        itip_strbuf_free(&b);
         return NULL;
     }
-    return strbuf_detach(&b, NULL);
+    return itip_strbuf_detach(&b, NULL);
 }
 
 static char *folded(const itip_config *cfg, const char *suffix, const char *text, int leadspc)
 {
     strbuf b;
 
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     if (mverdict_fold(&b, strlen(cfg->header_prefix) + strlen(suffix), text, leadspc) < 0) {
-        strbuf_free(&b);
+        itip_strbuf_free(&b);
         return NULL;
     }
-    return strbuf_detach(&b, NULL);
+    return itip_strbuf_detach(&b, NULL);
 }
 
 static int build_result(mverdict *v, const itip_config *cfg, int leadspc)
@@ -163,17 +165,17 @@ static int build_result(mverdict *v, const itip_config *cfg, int leadspc)
     strbuf t;
     int r;
 
-    strbuf_init(&t, 0);
+    itip_strbuf_init(&t, 0);
     if (v->wanted == ITIP_ACT_NONE && !v->error)
-        r = strbuf_printf(&t, "pass method=%s uid=%s", v->method, v->uid);
+        r = itip_strbuf_printf(&t, "pass method=%s uid=%s", v->method, v->uid);
     else
-        r = strbuf_printf(&t, "%s (%s: %s) method=%s uid=%s", itip_action_name(v->action),
+        r = itip_strbuf_printf(&t, "%s (%s: %s) method=%s uid=%s", itip_action_name(v->action),
                           v->error ? "error" : itip_severity_name(v->severity), v->rules,
                           v->method, v->uid);
     if (r == 0 && v->action != v->wanted)
-        r = strbuf_printf(&t, " dry-run=%s", itip_action_name(v->wanted));
+        r = itip_strbuf_printf(&t, " dry-run=%s", itip_action_name(v->wanted));
     v->result = r == 0 ? folded(cfg, "-Result", t.s, leadspc) : NULL;
-    strbuf_free(&t);
+    itip_strbuf_free(&t);
     return v->result ? 0 : -1;
 }
 
@@ -183,10 +185,10 @@ static char *finding_text(const itip_config *cfg, const char *rule, const char *
     char *d = mverdict_printable(detail, 1000), *out = NULL;
     strbuf t;
 
-    strbuf_init(&t, 0);
-    if (d != NULL && strbuf_printf(&t, "%s; severity=%s; %s", rule, sev, d) == 0)
+    itip_strbuf_init(&t, 0);
+    if (d != NULL && itip_strbuf_printf(&t, "%s; severity=%s; %s", rule, sev, d) == 0)
         out = folded(cfg, "-Finding", t.s, leadspc);
-    strbuf_free(&t);
+    itip_strbuf_free(&t);
     free(d);
     return out;
 }
@@ -221,22 +223,22 @@ static int build_texts(mverdict *v)
     strbuf t;
     int r = 0;
 
-    strbuf_init(&t, 0);
+    itip_strbuf_init(&t, 0);
     if (v->action == ITIP_ACT_QUARANTINE) {
-        r = v->error ? strbuf_printf(&t, "itip-milter: internal error")
-                     : strbuf_printf(&t, "itip-milter: %s: %s method=%s uid=%s",
+        r = v->error ? itip_strbuf_printf(&t, "itip-milter: internal error")
+                     : itip_strbuf_printf(&t, "itip-milter: %s: %s method=%s uid=%s",
                                      itip_severity_name(v->severity), v->rules, v->method, v->uid);
         v->reason = r == 0 ? mverdict_printable(t.s, MV_REASON_MAX) : NULL;
         r = v->reason ? 0 : -1;
     } else if (v->action == ITIP_ACT_REJECT || v->action == ITIP_ACT_TEMPFAIL) {
         const char *what = v->action == ITIP_ACT_REJECT ? "refused" : "deferred";
-        r = v->error ? strbuf_printf(&t, "itip-milter: internal error, message %s", what)
-                     : strbuf_printf(&t, "calendar message %s by itip-milter (%s): %s", what,
+        r = v->error ? itip_strbuf_printf(&t, "itip-milter: internal error, message %s", what)
+                     : itip_strbuf_printf(&t, "calendar message %s by itip-milter (%s): %s", what,
                                      itip_severity_name(v->severity), v->rules);
         v->reply = r == 0 ? mverdict_reply_text(t.s, MV_REPLY_MAX) : NULL;
         r = v->reply ? 0 : -1;
     }
-    strbuf_free(&t);
+    itip_strbuf_free(&t);
     return r;
 }
 

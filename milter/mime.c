@@ -241,7 +241,7 @@ static void cal_begin(itip_mime *m, const char *type, const itip_mime_field *ct,
     c->p.depth = m->h.depth;
     c->p.cte = cte;
     c->p.body_start = body_start;
-    strbuf_init(&c->data, m->lim->max_calendar_part_size);
+    itip_strbuf_init(&c->data, m->lim->max_calendar_part_size);
     itip_b64_init(&c->b64);
     itip_qp_init(&c->qp);
 }
@@ -278,7 +278,7 @@ static void cal_end(itip_mime *m, unsigned long long body_end)
     if (r < 0)
         m->oom = 1;
     c->p.charset_failed = r == 1;
-    c->p.data = strbuf_detach(&c->data, &c->p.len);
+    c->p.data = itip_strbuf_detach(&c->data, &c->p.len);
     if (c->p.data == NULL || m->oom || cal_store(m) < 0) {
         m->oom = 1;
         itip_calpart_clear(&c->p);
@@ -328,7 +328,7 @@ static void hblock_reset(hblock *h)
     free(h->cte);
     free(h->cdisp);
     h->ctype = h->cte = h->cdisp = NULL;
-    strbuf_reset(&h->fld);
+    itip_strbuf_reset(&h->fld);
     h->fld_on = 0;
     h->bytes = h->line_len = 0;
     h->over = 0;
@@ -412,7 +412,7 @@ static void field_done(itip_mime *m)
 
     if (h->fld_on && !h->over)
         field_process(m, h->fld.s, h->fld.len);
-    strbuf_reset(&h->fld);
+    itip_strbuf_reset(&h->fld);
     h->fld_on = 0;
 }
 
@@ -430,12 +430,12 @@ static void hdr_content(itip_mime *m, const char *p, size_t n)
     if (n > m->lim->max_header_size - h->bytes) {
         limit_hit(m, LIM_HEADER);
         h->over = 1;
-        strbuf_reset(&h->fld);
+        itip_strbuf_reset(&h->fld);
         h->fld_on = 0;
         return;
     }
     h->bytes += n;
-    if (h->fld_on && strbuf_append(&h->fld, p, n) < 0)
+    if (h->fld_on && itip_strbuf_append(&h->fld, p, n) < 0)
         m->oom = 1;
 }
 
@@ -450,13 +450,13 @@ static char *part_filename(itip_mime *m, const itip_mime_field *ct, const itip_m
         f = itip_hdr_param(ct, "name");
     if (f == NULL)
         return NULL;
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     if (itip_rfc2047_decode(f, strlen(f), &b) < 0) {
-        strbuf_free(&b);
+        itip_strbuf_free(&b);
         m->oom = 1;
         return NULL;
     }
-    return strbuf_detach(&b, NULL);
+    return itip_strbuf_detach(&b, NULL);
 }
 
 static void start_multipart(itip_mime *m, const char *type, const itip_mime_field *ct)
@@ -817,8 +817,8 @@ itip_mime *itip_mime_new(const itip_limits *lim, itip_findings *out)
         return NULL;
     m->lim = lim;
     m->out = out;
-    strbuf_init(&m->h.fld, 0);
-    strbuf_init(&m->c.data, 0);
+    itip_strbuf_init(&m->h.fld, 0);
+    itip_strbuf_init(&m->c.data, 0);
     m->nparts = 1;                    /* the message itself */
     hblock_start(m, 0, 0, 0, 1);
     return m;
@@ -835,9 +835,9 @@ void itip_mime_free(itip_mime *m)
         pop_frame(m);
     free(m->fr);
     hblock_reset(&m->h);
-    strbuf_free(&m->h.fld);
+    itip_strbuf_free(&m->h.fld);
     itip_calpart_clear(&m->c.p);
-    strbuf_free(&m->c.data);
+    itip_strbuf_free(&m->c.data);
     for (i = 0; i < m->ncal; i++)
         itip_calpart_clear(&m->cal[i]);
     free(m->cal);

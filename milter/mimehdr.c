@@ -169,7 +169,7 @@ static int rawlist_add(rawlist *l, const char *name, size_t nlen, strbuf *val)
     r = &l->v[l->n];
     split_name(name, nlen, &base, &r->section, &r->ext);
     r->name = dup_lower(name, base);
-    r->value = strbuf_detach(val, NULL);
+    r->value = itip_strbuf_detach(val, NULL);
     r->order = l->n;
     if (r->name == NULL || r->value == NULL) {
         free(r->name);
@@ -186,7 +186,7 @@ static const char *read_quoted(const char *p, strbuf *v, int *err)
     for (p++; *p && *p != '"'; p++) {
         if (*p == '\\' && p[1])
             p++;
-        if (strbuf_putc(v, *p) < 0)
+        if (itip_strbuf_putc(v, *p) < 0)
             *err = 1;
     }
     return *p == '"' ? p + 1 : p;
@@ -204,7 +204,7 @@ static const char *read_bare(const char *p, strbuf *v, int *err)
         ;
     while (t > p && is_wsp((unsigned char)t[-1]))
         t--;
-    if (strbuf_append(v, p, (size_t)(t - p)) < 0)
+    if (itip_strbuf_append(v, p, (size_t)(t - p)) < 0)
         *err = 1;
     return e;
 }
@@ -230,7 +230,7 @@ static int parse_raw_params(const char *p, rawlist *l)
     strbuf v;
     int err = 0;
 
-    strbuf_init(&v, 0);
+    itip_strbuf_init(&v, 0);
     for (p = next_param(p); *p && !err; p = next_param(p)) {
         const char *name, *ne;
         p = skip_cfws(p);
@@ -242,12 +242,12 @@ static int parse_raw_params(const char *p, rawlist *l)
         p++;
         while (*p == ' ' || *p == '\t')
             p++;
-        strbuf_reset(&v);
+        itip_strbuf_reset(&v);
         p = *p == '"' ? read_quoted(p, &v, &err) : read_bare(p, &v, &err);
         if (!err && rawlist_add(l, name, (size_t)(ne - name), &v) < 0)
             err = 1;
     }
-    strbuf_free(&v);
+    itip_strbuf_free(&v);
     return err ? -1 : 0;
 }
 
@@ -274,7 +274,7 @@ static int pct_decode(strbuf *out, const char *s)
             c = (char)(hexval((unsigned char)s[1]) << 4 | hexval((unsigned char)s[2]));
             s += 2;
         }
-        if (strbuf_putc(out, c) < 0)
+        if (itip_strbuf_putc(out, c) < 0)
             return -1;
     }
     return 0;
@@ -306,7 +306,7 @@ static long join_sections(const rawparam *v, size_t n, strbuf *out, char **cs)
         if (v[i].section != want)
             continue;
         r = v[i].ext ? ext_value(out, v[i].value, want == 0, cs)
-                     : strbuf_append(out, v[i].value, strlen(v[i].value));
+                     : itip_strbuf_append(out, v[i].value, strlen(v[i].value));
         want++;
     }
     return r ? -1 : want;
@@ -333,7 +333,7 @@ static int merge_group(const rawparam *v, size_t n, strbuf *out)
     else if (used == 0 && single < n)
         r = ext_value(out, v[single].value, 1, &cs);
     else if (used == 0 && plain < n)
-        r = strbuf_append(out, v[plain].value, strlen(v[plain].value));
+        r = itip_strbuf_append(out, v[plain].value, strlen(v[plain].value));
     if (r == 0 && cs && *cs && itip_charset_to_utf8(out, cs, 0) < 0)
         r = -1;                         /* unknown charset: the bytes stay as they are */
     free(cs);
@@ -354,7 +354,7 @@ static int add_param(itip_mime_field *f, const char *name, strbuf *val, size_t *
     }
     p = &f->params[f->n_params];
     p->name = strdup(name);
-    p->value = strbuf_detach(val, NULL);
+    p->value = itip_strbuf_detach(val, NULL);
     if (p->name == NULL || p->value == NULL) {
         free(p->name);
         free(p->value);
@@ -372,17 +372,17 @@ static int merge_params(rawlist *l, itip_mime_field *f)
 
     if (l->n)
         qsort(l->v, l->n, sizeof *l->v, rawcmp);
-    strbuf_init(&v, 0);
+    itip_strbuf_init(&v, 0);
     while (i < l->n && r == 0) {
         for (j = i + 1; j < l->n && strcmp(l->v[j].name, l->v[i].name) == 0; j++)
             ;
-        strbuf_reset(&v);
+        itip_strbuf_reset(&v);
         r = merge_group(l->v + i, j - i, &v);
         if (r == 0)
             r = add_param(f, l->v[i].name, &v, &alloc);
         i = j;
     }
-    strbuf_free(&v);
+    itip_strbuf_free(&v);
     return r;
 }
 
@@ -557,7 +557,7 @@ static int eword_decode(const eword *w, strbuf *out)
             c = hexval((unsigned char)w->text[i + 1]) << 4 | hexval((unsigned char)w->text[i + 2]);
             i += 2;
         }
-        if (strbuf_putc(out, (char)c) < 0)
+        if (itip_strbuf_putc(out, (char)c) < 0)
             return -1;
     }
     return 0;
@@ -579,9 +579,9 @@ static int ew_flush(ew_state *st, strbuf *out)
         if (r == 1)
             st->failed = 1;
         if (r >= 0)
-            r = strbuf_append(out, st->run.s, st->run.len);
+            r = itip_strbuf_append(out, st->run.s, st->run.len);
     }
-    strbuf_reset(&st->run);
+    itip_strbuf_reset(&st->run);
     free(st->cs);
     st->cs = NULL;
     return r;
@@ -614,7 +614,7 @@ int itip_rfc2047_decode(const char *s, size_t len, strbuf *out)
     int after_word = 0, r = 0;
     eword w;
 
-    strbuf_init(&st.run, 0);
+    itip_strbuf_init(&st.run, 0);
     st.cs = NULL;
     st.failed = 0;
     while (i + 1 < len && r == 0) {
@@ -625,7 +625,7 @@ int itip_rfc2047_decode(const char *s, size_t len, strbuf *out)
         if (!(after_word && only_wsp(s + lit, i - lit))) {
             r = ew_flush(&st, out);
             if (r == 0)
-                r = strbuf_append(out, s + lit, i - lit);
+                r = itip_strbuf_append(out, s + lit, i - lit);
         }
         if (r == 0)
             r = ew_add(&st, &w, out);
@@ -635,8 +635,8 @@ int itip_rfc2047_decode(const char *s, size_t len, strbuf *out)
     if (r == 0)
         r = ew_flush(&st, out);
     if (r == 0)
-        r = strbuf_append(out, s + lit, len - lit);
-    strbuf_free(&st.run);
+        r = itip_strbuf_append(out, s + lit, len - lit);
+    itip_strbuf_free(&st.run);
     free(st.cs);
     return r < 0 ? r : st.failed;
 }

@@ -9,21 +9,21 @@
 #include <string.h>
 #include "strbuf.h"
 
-void strbuf_init(strbuf *b, size_t cap)
+void itip_strbuf_init(strbuf *b, size_t cap)
 {
     b->s = NULL;
     b->len = b->alloc = 0;
     b->cap = cap;
 }
 
-void strbuf_free(strbuf *b)
+void itip_strbuf_free(strbuf *b)
 {
     free(b->s);
     b->s = NULL;
     b->len = b->alloc = 0;
 }
 
-void strbuf_reset(strbuf *b)
+void itip_strbuf_reset(strbuf *b)
 {
     b->len = 0;
     if (b->s)
@@ -51,7 +51,7 @@ static int grow(strbuf *b, size_t need)
     return 0;
 }
 
-int strbuf_append(strbuf *b, const void *p, size_t n)
+int itip_strbuf_append(strbuf *b, const void *p, size_t n)
 {
     if (b->cap && (n > b->cap || b->len > b->cap - n))
         return -2;
@@ -64,12 +64,12 @@ int strbuf_append(strbuf *b, const void *p, size_t n)
     return 0;
 }
 
-int strbuf_putc(strbuf *b, char c)
+int itip_strbuf_putc(strbuf *b, char c)
 {
-    return strbuf_append(b, &c, 1);
+    return itip_strbuf_append(b, &c, 1);
 }
 
-int strbuf_printf(strbuf *b, const char *fmt, ...)
+int itip_strbuf_printf(strbuf *b, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -81,7 +81,7 @@ int strbuf_printf(strbuf *b, const char *fmt, ...)
     if (n < 0)
         return -1;
     if ((size_t)n < sizeof small)
-        return strbuf_append(b, small, (size_t)n);
+        return itip_strbuf_append(b, small, (size_t)n);
     {
         char *big = malloc((size_t)n + 1);
         int r;
@@ -90,13 +90,13 @@ int strbuf_printf(strbuf *b, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(big, (size_t)n + 1, fmt, ap);
         va_end(ap);
-        r = strbuf_append(b, big, (size_t)n);
+        r = itip_strbuf_append(b, big, (size_t)n);
         free(big);
         return r;
     }
 }
 
-char *strbuf_detach(strbuf *b, size_t *len)
+char *itip_strbuf_detach(strbuf *b, size_t *len)
 {
     char *s = b->s;
 

@@ -166,10 +166,10 @@ int main(void)
     mverdict_free(&v);
 
     /* folding keeps the words */
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     ok(mverdict_fold(&b, 13, "one two  three", 0) == 0 && strcmp(b.s, "one two three") == 0,
        "short text is not folded");
-    strbuf_free(&b);
+    itip_strbuf_free(&b);
 
     /* reply text: '%' doubled, one line */
     s = mverdict_reply_text("100% sure\r\nnext", 400);

@@ -58,7 +58,7 @@ static void decode_split(int kind, const char *in, size_t len, const size_t *cut
 
     itip_b64_init(&b);
     itip_qp_init(&q);
-    strbuf_init(&r->out, cap);
+    itip_strbuf_init(&r->out, cap);
     r->ret = 0;
     for (i = 0; i <= ncuts; i++) {
         size_t end = i < ncuts ? cuts[i] : len;
@@ -100,16 +100,16 @@ static void vector(int kind, const char *in, const char *want, size_t want_len, 
         decode_split(kind, in, len, cuts, 1, cap, &part);
         if (!same(&whole, &part))
             all_ok = 0;
-        strbuf_free(&part.out);
+        itip_strbuf_free(&part.out);
     }
     for (i = 0; i < len; i++)
         cuts[i] = i + 1;
     decode_split(kind, in, len, cuts, len ? len - 1 : 0, cap, &part);
     if (!same(&whole, &part))
         all_ok = 0;
-    strbuf_free(&part.out);
+    itip_strbuf_free(&part.out);
     ok(all_ok, "%s '%s': same result at every split point and byte by byte", name, esc(in));
-    strbuf_free(&whole.out);
+    itip_strbuf_free(&whole.out);
     free(cuts);
 }
 
@@ -145,13 +145,13 @@ static void test_base64(void)
         static const char in[] = "Zm9v\0YmFy";
         itip_b64 d;
         strbuf o;
-        strbuf_init(&o, 0);
+        itip_strbuf_init(&o, 0);
         itip_b64_init(&d);
         itip_b64_feed(&d, in, sizeof in - 1, &o);
         itip_b64_finish(&d, &o);
         ok(o.len == 6 && memcmp(o.s, "foobar", 6) == 0 && d.errors == 1, "b64 with a NUL byte");
         ok(itip_b64_feed(&d, "Zg==", 4, &o) == 0, "b64: reusable after finish");
-        strbuf_free(&o);
+        itip_strbuf_free(&o);
     }
 }
 
@@ -212,14 +212,14 @@ static void conv(const char *cs, const char *in, size_t inlen, int partial, int 
     strbuf b;
     int r;
 
-    strbuf_init(&b, 0);
-    strbuf_append(&b, in, inlen);
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_append(&b, in, inlen);
     r = itip_charset_to_utf8(&b, cs, partial);
     is_int(r, want_r, "charset %s: result", cs ? cs : "(null)");
     if (!ok(b.len == want_len && memcmp(b.s ? b.s : "", want, want_len) == 0 &&
             (b.s == NULL || b.s[b.len] == '\0'), "charset %s: data", cs ? cs : "(null)"))
         diag("got %zu bytes", b.len);
-    strbuf_free(&b);
+    itip_strbuf_free(&b);
 }
 
 #define CONV(cs, in, partial, r, want) conv(cs, in, sizeof(in) - 1, partial, r, want, sizeof(want) - 1)
@@ -332,11 +332,11 @@ static void ew(const char *in, const char *want, int want_r)
     strbuf b;
     int r;
 
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     r = itip_rfc2047_decode(in, strlen(in), &b);
     is_int(r, want_r, "rfc2047 '%s': result", esc(in));
     is_str(b.s ? b.s : "", want, "rfc2047 '%s'", esc(in));
-    strbuf_free(&b);
+    itip_strbuf_free(&b);
 }
 
 static void test_rfc2047(void)

@@ -76,7 +76,7 @@ static void walk_free(walk *w)
 
 static void ser_s(strbuf *b, const char *k, const char *v)
 {
-    strbuf_printf(b, "%s=%s\n", k, v ? v : "(null)");
+    itip_strbuf_printf(b, "%s=%s\n", k, v ? v : "(null)");
 }
 
 static void ser_part(strbuf *b, const itip_calpart *p)
@@ -85,11 +85,11 @@ static void ser_part(strbuf *b, const itip_calpart *p)
     ser_s(b, "method", p->method_param);
     ser_s(b, "charset", p->charset);
     ser_s(b, "filename", p->filename);
-    strbuf_printf(b, "att=%d encap=%d bytype=%d depth=%d cte=%d len=%zu trunc=%d derr=%zu "
+    itip_strbuf_printf(b, "att=%d encap=%d bytype=%d depth=%d cte=%d len=%zu trunc=%d derr=%zu "
                   "csfail=%d start=%llu end=%llu\ndata:", p->disposition_attachment,
                   p->encapsulated, p->by_type, p->depth, (int)p->cte, p->len, p->truncated,
                   p->decode_errors, p->charset_failed, p->body_start, p->body_end);
-    strbuf_append(b, p->data, p->len + 1);   /* with the NUL: it must be there */
+    itip_strbuf_append(b, p->data, p->len + 1);   /* with the NUL: it must be there */
 }
 
 /* Everything the walker produced, as one byte string. */
@@ -99,8 +99,8 @@ static char *serialize(const walk *w, size_t *len)
     const itip_msghdrs *h = itip_mime_headers(w->m);
     size_t i;
 
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "feed=%d fin=%d parts=%zu hdone=%d irr=%d ncal=%zu\n", w->rfeed, w->rfin,
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "feed=%d fin=%d parts=%zu hdone=%d irr=%d ncal=%zu\n", w->rfeed, w->rfin,
                   itip_mime_part_count(w->m), itip_mime_headers_done(w->m),
                   itip_mime_rest_irrelevant(w->m), itip_mime_calpart_count(w->m));
     ser_s(&b, "from", h->from);
@@ -114,11 +114,11 @@ static char *serialize(const walk *w, size_t *len)
     for (i = 0; i < itip_mime_calpart_count(w->m); i++)
         ser_part(&b, itip_mime_calpart(w->m, i));
     for (i = 0; i < w->f.n; i++)
-        strbuf_printf(&b, "finding %d %d %d %s %s\n", (int)w->f.v[i].rule,
+        itip_strbuf_printf(&b, "finding %d %d %d %s %s\n", (int)w->f.v[i].rule,
                       (int)w->f.v[i].severity, w->f.v[i].part,
                       w->f.v[i].component ? w->f.v[i].component : "-", w->f.v[i].detail);
-    strbuf_printf(&b, "dropped=%zu oom=%d\n", w->f.dropped, w->f.oom);
-    return strbuf_detach(&b, len);
+    itip_strbuf_printf(&b, "dropped=%zu oom=%d\n", w->f.dropped, w->f.oom);
+    return itip_strbuf_detach(&b, len);
 }
 
 /* Walks MSG whole, then in every chunking; one test: all results identical. */
@@ -161,7 +161,7 @@ static char *b64(const char *in, size_t n, size_t linelen, const char *eol)
     strbuf b;
     size_t i, col = 0;
 
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     for (i = 0; i < n; i += 3) {
         unsigned v = (unsigned char)in[i] << 16;
         char q[4];
@@ -173,16 +173,16 @@ static char *b64(const char *in, size_t n, size_t linelen, const char *eol)
         q[1] = t[v >> 12 & 63];
         q[2] = i + 1 < n ? t[v >> 6 & 63] : '=';
         q[3] = i + 2 < n ? t[v & 63] : '=';
-        strbuf_append(&b, q, 4);
+        itip_strbuf_append(&b, q, 4);
         col += 4;
         if (linelen && col >= linelen) {
-            strbuf_append(&b, eol, strlen(eol));
+            itip_strbuf_append(&b, eol, strlen(eol));
             col = 0;
         }
     }
     if (col)
-        strbuf_append(&b, eol, strlen(eol));
-    return strbuf_detach(&b, NULL);
+        itip_strbuf_append(&b, eol, strlen(eol));
+    return itip_strbuf_detach(&b, NULL);
 }
 
 /* Offset of NEEDLE in HAY[FROM..], or (size_t)-1. */
@@ -254,8 +254,9 @@ static void test_base64_alternative(void)
     const itip_calpart *p;
     const itip_msghdrs *h;
 
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "From: Alice <alice@example.org>\r\nTo: bob@example.org,\r\n\tcarol@example.org\r\n"
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "From: Alice <alice@example.org>\r\nTo: bob@example.org,\r\n"
+                  "\tcarol@example.org\r\n"
                   "Subject: Invitation:\r\n  folded\r\nDate: Thu, 27 Aug 2015 10:35:49 -0400\r\n"
                   "Message-ID: <1@example.org>\r\nX-Mailer: test 1.0\r\n"
                   "Content-Class: urn:content-classes:calendarmessage\r\nSubject: second\r\n"
@@ -265,7 +266,7 @@ static void test_base64_alternative(void)
                   "------=_Part_0_1\r\nContent-Type: text/calendar; charset=UTF-8; method=REQUEST;\r\n"
                   " name=invite.ics\r\nContent-Transfer-Encoding: base64\r\n\r\n%s"
                   "------=_Part_0_1--\r\nepilogue\r\n", enc);
-    msg = strbuf_detach(&b, &len);
+    msg = itip_strbuf_detach(&b, &len);
     keep("base64 alternative", msg, len, &deflim);
     w = whole(msg, len, &deflim);
     is_int(itip_mime_calpart_count(w.m), 1, "b64: one calendar part");
@@ -304,14 +305,14 @@ static char *single(const char *cte, const char *ctype_extra, const char *body, 
 {
     strbuf b;
 
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "Subject: t%sContent-Type: multipart/mixed; boundary=zz%s%s--zz%s"
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "Subject: t%sContent-Type: multipart/mixed; boundary=zz%s%s--zz%s"
                   "Content-Type: text/calendar; method=REQUEST%s%s"
                   "Content-Transfer-Encoding: %s%s%s", eol, eol, eol, eol, ctype_extra, eol,
                   cte, eol, eol);
-    strbuf_append(&b, body, blen);
-    strbuf_printf(&b, "%s--zz--%s", eol, eol);
-    return strbuf_detach(&b, len);
+    itip_strbuf_append(&b, body, blen);
+    itip_strbuf_printf(&b, "%s--zz--%s", eol, eol);
+    return itip_strbuf_detach(&b, len);
 }
 
 static void enc_case(const char *name, const char *cte, const char *extra, const char *body,
@@ -598,14 +599,16 @@ static void test_deep(void)
     walk w;
     const itip_calpart *p;
 
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     for (i = 0; i < depth; i++)
-        strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i);
-    strbuf_printf(&b, "Content-Type: text/calendar\r\n\r\ndeep\r\n");
+        itip_strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n"
+                               "--b%d\r\n", i, i);
+    itip_strbuf_printf(&b, "Content-Type: text/calendar\r\n\r\ndeep\r\n");
     for (i = depth - 1; i >= 1; i--)
-        strbuf_printf(&b, "--b%d--\r\n", i);
-    strbuf_printf(&b, "--b0\r\nContent-Type: text/calendar; method=CANCEL\r\n\r\nshallow\r\n--b0--\r\n");
-    msg = strbuf_detach(&b, &len);
+        itip_strbuf_printf(&b, "--b%d--\r\n", i);
+    itip_strbuf_printf(&b, "--b0\r\nContent-Type: text/calendar; method=CANCEL\r\n\r\n"
+                           "shallow\r\n--b0--\r\n");
+    msg = itip_strbuf_detach(&b, &len);
     keep("300 deep", msg, len, &deflim);
     w = whole(msg, len, &deflim);
     p = only_part(&w, "300 deep");
@@ -627,17 +630,17 @@ static void test_big(void)
     const itip_calpart *p;
 
     /* ~7.5 MB of calendar text, base64 in 76-column lines: about 10 MB */
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "BEGIN:VCALENDAR\r\n");
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "BEGIN:VCALENDAR\r\n");
     while (b.len < target / 4 * 3)
-        strbuf_printf(&b, "X-PAD:%0*d\r\n", 64, (int)b.len);
-    payload = strbuf_detach(&b, &plen);
+        itip_strbuf_printf(&b, "X-PAD:%0*d\r\n", 64, (int)b.len);
+    payload = itip_strbuf_detach(&b, &plen);
     enc = b64(payload, plen, 76, "\r\n");
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
                   "Content-Type: text/calendar\r\nContent-Transfer-Encoding: base64\r\n\r\n%s"
                   "--b\r\nContent-Type: text/calendar; method=REPLY\r\n\r\nsmall\r\n--b--\r\n", enc);
-    msg = strbuf_detach(&b, &len);
+    msg = itip_strbuf_detach(&b, &len);
     keep("10 MB base64", msg, len, &deflim);
     w = whole(msg, len, &deflim);
     is_int(itip_mime_calpart_count(w.m), 2, "10 MB: both parts");
@@ -656,16 +659,17 @@ static void test_big(void)
 
     /* the same as one 10 MB line, and a 10 MB single-line binary non-calendar part */
     enc = b64(payload, plen, 0, "\r\n");
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
                   "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n");
-    strbuf_append(&b, payload, plen);
+    itip_strbuf_append(&b, payload, plen);
     for (size_t i = b.len - plen; i < b.len; i++)
         if (b.s[i] == '\r' || b.s[i] == '\n')
             b.s[i] = '-';
-    strbuf_printf(&b, "\r\n--b\r\nContent-Type: text/calendar\r\nContent-Transfer-Encoding: base64\r\n\r\n%s"
+    itip_strbuf_printf(&b, "\r\n--b\r\nContent-Type: text/calendar\r\n"
+                           "Content-Transfer-Encoding: base64\r\n\r\n%s"
                   "--b--\r\n", enc);
-    msg = strbuf_detach(&b, &len);
+    msg = itip_strbuf_detach(&b, &len);
     keep("10 MB lines", msg, len, &deflim);
     w = whole(msg, len, &deflim);
     p = only_part(&w, "10 MB lines");
@@ -685,12 +689,12 @@ static void test_limits(void)
     int i;
     walk w;
 
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
     for (i = 0; i < 50; i++)
-        strbuf_printf(&b, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n", i);
-    strbuf_printf(&b, "--b\r\nContent-Type: text/calendar\r\n\r\nlate\r\n--b--\r\n");
-    msg = strbuf_detach(&b, &len);
+        itip_strbuf_printf(&b, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n", i);
+    itip_strbuf_printf(&b, "--b\r\nContent-Type: text/calendar\r\n\r\nlate\r\n--b--\r\n");
+    msg = itip_strbuf_detach(&b, &len);
     lim.max_parts = 10;
     keep("max_parts", msg, len, &lim);
     w = whole(msg, len, &lim);
@@ -700,12 +704,12 @@ static void test_limits(void)
     ok(itip_mime_rest_irrelevant(w.m), "max_parts: stream consistent to the close");
     walk_free(&w);
 
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
     for (i = 0; i < 20; i++)
-        strbuf_printf(&b, "--b\r\nContent-Type: text/calendar\r\n\r\ncal %d\r\n", i);
-    strbuf_printf(&b, "--b--\r\n");
-    msg = strbuf_detach(&b, &len);
+        itip_strbuf_printf(&b, "--b\r\nContent-Type: text/calendar\r\n\r\ncal %d\r\n", i);
+    itip_strbuf_printf(&b, "--b--\r\n");
+    msg = itip_strbuf_detach(&b, &len);
     keep("max_calendar_parts", msg, len, &deflim);
     w = whole(msg, len, &deflim);
     is_int(itip_mime_calpart_count(w.m), 16, "max_calendar_parts: 16 kept");
@@ -714,12 +718,12 @@ static void test_limits(void)
     walk_free(&w);
 
     /* header blocks: top level too big (Subject before kept), then a part's block too big */
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "Subject: before\r\nX-Big: ");
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "Subject: before\r\nX-Big: ");
     for (i = 0; i < 2000; i++)
-        strbuf_printf(&b, "%s0123456789012345678901234567890123456789", i % 10 ? "" : "\r\n ");
-    strbuf_printf(&b, "\r\nContent-Type: text/calendar\r\nTo: after\r\n\r\nbody\r\n");
-    msg = strbuf_detach(&b, &len);
+        itip_strbuf_printf(&b, "%s0123456789012345678901234567890123456789", i % 10 ? "" : "\r\n ");
+    itip_strbuf_printf(&b, "\r\nContent-Type: text/calendar\r\nTo: after\r\n\r\nbody\r\n");
+    msg = itip_strbuf_detach(&b, &len);
     lim = deflim;
     lim.max_header_size = 65536;
     keep("max_header_size top", msg, len, &lim);
@@ -731,15 +735,16 @@ static void test_limits(void)
     is_int(findings_of(&w, "max_header_size (65536)"), 1, "max_header_size: one finding");
     walk_free(&w);
 
-    strbuf_init(&b, 0);
-    strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nX-Big: ");
+    itip_strbuf_init(&b, 0);
+    itip_strbuf_printf(&b, "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nX-Big: ");
     for (i = 0; i < 100000; i++)
-        strbuf_putc(&b, 'x');
-    strbuf_printf(&b, "\r\nContent-Type: text/calendar\r\n\r\nbody\r\n--b\r\nX-Big2: ");
+        itip_strbuf_putc(&b, 'x');
+    itip_strbuf_printf(&b, "\r\nContent-Type: text/calendar\r\n\r\nbody\r\n--b\r\nX-Big2: ");
     for (i = 0; i < 100000; i++)
-        strbuf_putc(&b, 'y');
-    strbuf_printf(&b, "\r\n\r\nbody\r\n--b\r\nContent-Type: text/calendar\r\n\r\nseen\r\n--b--\r\n");
-    msg = strbuf_detach(&b, &len);
+        itip_strbuf_putc(&b, 'y');
+    itip_strbuf_printf(&b, "\r\n\r\nbody\r\n--b\r\nContent-Type: text/calendar\r\n\r\n"
+                           "seen\r\n--b--\r\n");
+    msg = itip_strbuf_detach(&b, &len);
     keep("max_header_size part", msg, len, &lim);
     w = whole(msg, len, &lim);
     {
@@ -892,11 +897,11 @@ static char *slurp(const char *path, size_t *len)
 
     if (f == NULL)
         return NULL;
-    strbuf_init(&b, 0);
+    itip_strbuf_init(&b, 0);
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        strbuf_append(&b, buf, n);
+        itip_strbuf_append(&b, buf, n);
     fclose(f);
-    return strbuf_detach(&b, len);
+    return itip_strbuf_detach(&b, len);
 }
 
 static int walk_dir(const char *dir, int recurse)

@@ -31,7 +31,7 @@ static int slurp(const char *path, strbuf *b)
     if (fp == NULL)
         return -1;
     while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        strbuf_append(b, buf, n);
+        itip_strbuf_append(b, buf, n);
     fclose(fp);
     return 0;
 }
@@ -76,7 +76,7 @@ static void check_file(const char *dir, const char *name, int rule, const itip_c
         ok(0, "path of %s fits", name);
         return;
     }
-    strbuf_init(&data, 0);
+    itip_strbuf_init(&data, 0);
     if (slurp(path, &data) < 0) {
         ok(0, "%s: readable", path);
         return;
@@ -114,7 +114,7 @@ static void check_file(const char *dir, const char *name, int rule, const itip_c
             list_findings(f);
     }
     itip_engine_free(e);
-    strbuf_free(&data);
+    itip_strbuf_free(&data);
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
