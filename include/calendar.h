@@ -26,7 +26,7 @@ typedef struct {
     char *const *rcpts;             /* envelope recipients (may be none) */
     size_t nrcpts;
     time_t now;                     /* the clock the skew rules compare with */
-    const itip_state *state;        /* NULL: stateful rules are skipped */
+    itip_store *store;              /* NULL: stateful rules are skipped */
 } itip_msgctx;
 
 /* UID of a component, looked up once before the rules run (so that emitting a finding never
@@ -75,6 +75,9 @@ void itip_check_sequence(itip_calctx *c);   /* E1 E2 E4           rules_sequence
 void itip_check_uid(itip_calctx *c);        /* F1 F2              rules_uid.c       */
 void itip_check_tz(itip_calctx *c);         /* G1 G2              rules_tz.c        */
 void itip_check_request(itip_calctx *c);    /* I1-I4              rules_request.c   */
+void itip_check_recur(itip_calctx *c);      /* H1-H7              rules_recur.c     */
+void itip_check_exchange(itip_calctx *c);   /* J1 J2              rules_exchange.c  */
+void itip_check_stateful(itip_calctx *c);   /* C10-C15 E3 E5 E4   rules_state.c     */
 
 /* ---- helpers for rule code (calutil.c) ----
  * itip_xprop/itip_xprop_count/itip_xparam use libical's internal iterator of the component

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include "rules.h"
+#include "state.h"
 
 typedef struct {
     size_t max_calendar_part_size;  /* decoded bytes kept per calendar part (1 MiB) */
@@ -27,6 +28,7 @@ typedef enum {
     ITIP_ACT_NONE = 0,   /* no setting: use the severity's action */
     ITIP_ACT_LOG,        /* log only */
     ITIP_ACT_TAG,        /* diagnostic headers */
+    ITIP_ACT_REPAIR,     /* headers + fix the calendar part where that needs no guessing */
     ITIP_ACT_QUARANTINE, /* headers + smfi_quarantine */
     ITIP_ACT_TEMPFAIL,   /* 451 4.7.1 */
     ITIP_ACT_REJECT      /* 550 5.7.1 */
@@ -58,6 +60,8 @@ typedef struct itip_config {
     int dry_run;                    /* log what would be done; only tag */
     char *header_prefix;            /* "X-ITIP" */
     long max_finding_headers;       /* X-ITIP-Finding headers per message (10) */
+
+    itip_state_config state;        /* the `state` group: store of the stateful rules */
 } itip_config;
 
 /* A snapshot holding the built-in defaults; NULL only when out of memory. */

@@ -25,7 +25,12 @@ void itip_engine_free(itip_engine *e);
 void itip_engine_reset(itip_engine *e);
 
 void itip_engine_set_now(itip_engine *e, time_t now);    /* default: time(NULL) at finish */
-void itip_engine_set_state(itip_engine *e, const itip_state *st);
+/* The store of the stateful rules, or NULL (then they are skipped).  Not owned; it must
+ * outlive the engine's use of it.  Kept across itip_engine_reset(). */
+void itip_engine_set_store(itip_engine *e, itip_store *st);
+/* The SMTP client's address (or NULL), for the per-host clock-skew estimate; forgotten by
+ * itip_engine_reset().  0, or -1 when out of memory. */
+int itip_engine_set_client(itip_engine *e, const char *addr);
 int itip_engine_add_rcpt(itip_engine *e, const char *addr);  /* envelope recipient */
 
 /* Feed the message (header block, blank line, body) in chunks of any size.  0, or -1 on an
@@ -50,6 +55,16 @@ const char *itip_engine_method(const itip_engine *e);
 const char *itip_engine_uid(const itip_engine *e);
 /* Worst severity after configuration; ITIP_SEV_NONE when clean. */
 itip_severity itip_engine_verdict(const itip_engine *e);
+/* After finish: records this message's meetings (REQUEST, CANCEL, REPLY, COUNTER) and the
+ * sending host's clock-skew sample in the store, for the stateful rules of later messages.
+ * The milter calls it for messages it lets through; itip-check for every file.  0 (also when
+ * there is no store or nothing to record), or -1 when the store failed (see
+ * itip_engine_state_note). */
+int itip_engine_record(itip_engine *e);
+/* NULL while the stateful rules ran normally (or no store is set); otherwise a short note for
+ * X-ITIP-Result and the log, such as "state unavailable, stateful rules skipped". */
+const char *itip_engine_state_note(const itip_engine *e);
+
 /* Text of the last internal failure, or NULL. */
 const char *itip_engine_error(const itip_engine *e);
 

@@ -1,9 +1,17 @@
 /*
- * state.h - the interface through which stateful rules look up earlier messages of a meeting.
+ * state.h - the store behind the stateful rules: a small key/value interface with expiry, one
+ * design for two backends (LMDB in one local file, Redis shared by several MTAs).
  *
- * The engine holds an optional itip_state; stateless analysis never touches it.  Backends (LMDB,
- * Redis) implement these operations; the record below is what a backend stores per meeting key
- * (UID + RECURRENCE-ID).  A backend that fails returns -1 and the stateful rules are skipped.
+ * The store knows nothing of meetings: it keeps opaque byte strings under text keys, each with
+ * an expiry time (now + ttl, set on every write).  What a meeting record or a clock-skew
+ * estimate looks like is the business of its user (milter/record.c).
+ *
+ * Every operation takes the caller's clock NOW, so that itip-check --now and the tests can run
+ * at a fixed time; an entry whose expiry is at or before NOW reads as absent.
+ *
+ * One itip_store may be used by several threads at once (the milter's connections).  Any
+ * operation may fail (-1): the caller then skips the stateful rules for this message and says
+ * so; it never retries in a loop and never blocks mail on the store.
  */
 #ifndef ITIP_STATE_H
 #define ITIP_STATE_H
@@ -11,23 +19,59 @@
 #include <stddef.h>
 #include <time.h>
 
+/* The `state` group of the configuration. */
 typedef struct {
-    long sequence;            /* highest SEQUENCE seen in a REQUEST, -1 if none */
-    time_t request_dtstamp;   /* DTSTAMP of that REQUEST, 0 if none */
-    time_t seen;              /* when the milter saw it */
-    char *organizer;          /* lower-case address, or NULL */
-    char **attendees;         /* lower-case addresses */
-    size_t n_attendees;
-} itip_meeting_record;
+    char *backend;              /* "none" (default), "lmdb" or "redis" */
+    char *path;                 /* lmdb: directory of the store ("/var/lib/itip-milter/state") */
+    long ttl;                   /* seconds an entry lives after its last write (2592000) */
+    size_t max_size;            /* lmdb: map size in bytes; redis: ignored (64 MiB) */
+    char *host;                 /* redis: host name or address ("127.0.0.1") */
+    long port;                  /* redis: TCP port (6379) */
+    char *socket;               /* redis: unix socket path; wins over host/port; or NULL */
+    char *password;             /* redis: AUTH password, or NULL */
+    long database;              /* redis: SELECT index (0) */
+    long connect_timeout;       /* redis: milliseconds (500) */
+    long timeout;               /* redis: milliseconds per command (500) */
+    char *key_prefix;           /* redis: prefix of every key ("itip:") */
+} itip_state_config;
 
-typedef struct itip_state {
-    void *handle;
-    /* 0 found, 1 not found, -1 backend failure */
-    int (*get)(void *handle, const char *uid, const char *recurrence_id, itip_meeting_record *out);
-    /* 0 stored, -1 backend failure */
-    int (*put)(void *handle, const char *uid, const char *recurrence_id,
-               const itip_meeting_record *rec);
-    void (*record_free)(itip_meeting_record *rec);
-} itip_state;
+typedef struct itip_store itip_store;
+
+/* Opens the backend SC names.  Returns NULL with a message in err (for "none" too, with the
+ * message "state backend is none"; callers test sc->backend first).  Opening an LMDB store
+ * whose file is corrupt moves it aside (renamed with a ".corrupt-<time>" suffix) and creates
+ * a new one; the message about it is then in itip_store_notice(). */
+itip_store *itip_store_open(const itip_state_config *sc, char *err, size_t errlen);
+
+/* Idempotent for NULL. */
+void itip_store_close(itip_store *st);
+
+/* Looks up KEY.  0: found, *val (malloc'ed, not NUL-terminated, the caller frees) and *len set;
+ * 1: absent or expired; -1: backend failure (see itip_store_error). */
+int itip_store_get(itip_store *st, const char *key, time_t now, char **val, size_t *len);
+
+/* Stores VAL under KEY with expiry now + ttl.  0, or -1 on failure. */
+int itip_store_put(itip_store *st, const char *key, const void *val, size_t len, time_t now);
+
+/* Atomic read-modify-write of KEY: calls MERGE with the current value (NULL, 0 when absent or
+ * expired); MERGE returns 0 with a malloc'ed new value in *out and *outlen (stored with expiry
+ * now + ttl, then freed by the store), 1 to leave the entry unchanged, or -1 to abort.  No
+ * other writer's update of KEY is lost in between (LMDB: inside one write transaction; Redis:
+ * WATCH, MULTI and EXEC, retried a bounded number of times).  MERGE may be called more than once.
+ * Returns 0, or -1 on backend failure or when MERGE returned -1. */
+typedef int (*itip_store_merge)(void *arg, const char *old, size_t oldlen, char **out,
+                                size_t *outlen);
+int itip_store_update(itip_store *st, const char *key, time_t now, itip_store_merge merge,
+                      void *arg);
+
+/* Removes every expired entry (LMDB; Redis expires on its own).  Returns how many, or -1. */
+long itip_store_purge(itip_store *st, time_t now);
+
+/* Text of the last failure of this thread's call on ST ("lmdb: MDB_MAP_FULL ..."), never NULL. */
+const char *itip_store_error(const itip_store *st);
+/* A one-time notice from open (the corrupt file moved aside), or NULL. */
+const char *itip_store_notice(const itip_store *st);
+/* "lmdb" or "redis". */
+const char *itip_store_backend(const itip_store *st);
 
 #endif

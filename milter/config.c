@@ -19,7 +19,7 @@
 #include "config.h"
 
 typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
-               T_ACTIONS } setting_type;
+               T_ACTIONS, T_GROUP } setting_type;
 
 typedef struct {
     const char *name;
@@ -31,6 +31,7 @@ typedef struct {
 
 #define OFF(f) offsetof(itip_config, f)
 #define LIM(f) (offsetof(itip_config, limits) + offsetof(itip_limits, f))
+#define ST(f) (offsetof(itip_config, state) + offsetof(itip_state_config, f))
 #define KiB 1024LL
 #define MiB (1024LL * 1024LL)
 
@@ -58,12 +59,27 @@ static const setting schema[] = {
     { "dry_run", T_BOOL, OFF(dry_run), 0, 1, 0, NULL },
     { "header_prefix", T_STRING, OFF(header_prefix), 0, 0, 0, "X-ITIP" },
     { "max_finding_headers", T_INT, OFF(max_finding_headers), 0, 1000, 10, NULL },
+    /* the store of the stateful rules: members of a group are named "group.member" */
+    { "state", T_GROUP, 0, 0, 0, 0, NULL },
+    { "state.backend", T_STRING, ST(backend), 0, 0, 0, "none" },
+    { "state.path", T_STRING, ST(path), 0, 0, 0, "/var/lib/itip-milter/state" },
+    { "state.ttl", T_INT, ST(ttl), 60, 86400 * 3660LL, 2592000, NULL },
+    { "state.max_size", T_SIZE, ST(max_size), 1 * MiB, 1024 * 1024 * MiB, 64 * MiB, NULL },
+    { "state.host", T_STRING, ST(host), 0, 0, 0, "127.0.0.1" },
+    { "state.port", T_INT, ST(port), 1, 65535, 6379, NULL },
+    { "state.socket", T_STRING, ST(socket), 0, 0, 0, NULL },
+    { "state.password", T_STRING, ST(password), 0, 0, 0, NULL },
+    { "state.database", T_INT, ST(database), 0, 1000000, 0, NULL },
+    { "state.connect_timeout", T_INT, ST(connect_timeout), 1, 60000, 500, NULL },
+    { "state.timeout", T_INT, ST(timeout), 1, 60000, 500, NULL },
+    { "state.key_prefix", T_STRING, ST(key_prefix), 0, 0, 0, "itip:" },
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
 static const char *const action_names[] = {
     [ITIP_ACT_NONE] = "none", [ITIP_ACT_LOG] = "log", [ITIP_ACT_TAG] = "tag",
-    [ITIP_ACT_QUARANTINE] = "quarantine", [ITIP_ACT_TEMPFAIL] = "tempfail",
+    [ITIP_ACT_REPAIR] = "repair", [ITIP_ACT_QUARANTINE] = "quarantine",
+    [ITIP_ACT_TEMPFAIL] = "tempfail",
     [ITIP_ACT_REJECT] = "reject",
 };
 
@@ -211,7 +227,8 @@ static const char *type_word(setting_type t)
     case T_BOOL: return "true or false";
     case T_STRING: return "a string";
     case T_MODE: return "an octal mode string such as \"0660\"";
-    case T_ACTION: return "one of \"log\", \"tag\", \"quarantine\", \"tempfail\", \"reject\"";
+    case T_ACTION: return "one of \"log\", \"tag\", \"repair\", \"quarantine\", \"tempfail\", "
+                          "\"reject\"";
     default: return "a group";
     }
 }
@@ -307,7 +324,7 @@ static int get_action(loadctx *lc, config_setting_t *s, const char *what, itip_a
     const char *v = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
                                                                  : NULL;
     if (itip_action_parse(v, out) < 0)
-        return fail(lc, s, "%s must be one of \"log\", \"tag\", \"quarantine\", "
+        return fail(lc, s, "%s must be one of \"log\", \"tag\", \"repair\", \"quarantine\", "
                     "\"tempfail\", \"reject\"", what);
     return 0;
 }
@@ -400,28 +417,73 @@ static const setting *find_setting(const char *name)
     return NULL;
 }
 
+static int load_group(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg);
+
+static int load_setting(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    switch (def->type) {
+    case T_INT: case T_SIZE: return load_number(lc, def, s, cfg);
+    case T_STRLIST: return load_domains(lc, def, s, cfg);
+    case T_RULES: return load_rules(lc, s, cfg);
+    case T_BOOL: return load_bool(lc, def, s, cfg);
+    case T_STRING: return load_string(lc, def, s, cfg);
+    case T_MODE: return load_mode(lc, def, s, cfg);
+    case T_ACTION: return load_action(lc, def, s, cfg);
+    case T_ACTIONS: return load_actions(lc, s, cfg);
+    case T_GROUP: return load_group(lc, def, s, cfg);
+    }
+    return 0;
+}
+
+/* A group such as `state = { backend = "lmdb"; };`: each member is the schema entry
+ * "group.member". */
+static int load_group(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    int i, n;
+
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return fail(lc, s, "setting '%s' must be a group", def->name);
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++) {
+        config_setting_t *k = config_setting_get_elem(s, (unsigned)i);
+        char full[128];
+        const setting *m;
+        snprintf(full, sizeof full, "%s.%s", def->name, config_setting_name(k));
+        m = find_setting(full);
+        if (m == NULL || m->type == T_GROUP)
+            return fail(lc, k, "unknown setting '%s' in '%s'", config_setting_name(k), def->name);
+        if (load_setting(lc, m, k, cfg) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Values a type cannot express: the choice of state backend. */
+static int check_values(loadctx *lc, config_t *lcfg, itip_config *cfg)
+{
+    const char *b = cfg->state.backend;
+
+    if (strcmp(b, "none") != 0 && strcmp(b, "lmdb") != 0 && strcmp(b, "redis") != 0)
+        return fail(lc, config_lookup(lcfg, "state.backend"),
+                    "setting 'state.backend' must be one of \"none\", \"lmdb\", \"redis\" "
+                    "(got \"%s\")", b);
+    return 0;
+}
+
 static int load_root(loadctx *lc, config_t *lcfg, itip_config *cfg)
 {
     config_setting_t *root = config_root_setting(lcfg);
-    int i, n = config_setting_length(root), r = 0;
+    int i, n = config_setting_length(root);
 
-    for (i = 0; i < n && r == 0; i++) {
+    for (i = 0; i < n; i++) {
         config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
         const setting *def = find_setting(config_setting_name(s));
-        if (def == NULL)
+        if (def == NULL || strchr(def->name, '.') != NULL)
             return fail(lc, s, "unknown setting '%s'", config_setting_name(s));
-        switch (def->type) {
-        case T_INT: case T_SIZE: r = load_number(lc, def, s, cfg); break;
-        case T_STRLIST: r = load_domains(lc, def, s, cfg); break;
-        case T_RULES: r = load_rules(lc, s, cfg); break;
-        case T_BOOL: r = load_bool(lc, def, s, cfg); break;
-        case T_STRING: r = load_string(lc, def, s, cfg); break;
-        case T_MODE: r = load_mode(lc, def, s, cfg); break;
-        case T_ACTION: r = load_action(lc, def, s, cfg); break;
-        case T_ACTIONS: r = load_actions(lc, s, cfg); break;
-        }
+        if (load_setting(lc, def, s, cfg) < 0)
+            return -1;
     }
-    return r;
+    return check_values(lc, lcfg, cfg);
 }
 
 itip_config *itip_config_load(const char *file, char *errbuf, size_t errlen)

@@ -20,7 +20,8 @@
 
 struct itip_engine {
     const itip_config *cfg;
-    const itip_state *state;
+    itip_store *store;
+    char *client;
     time_t now;
     int now_set;
     itip_findings findings;
@@ -76,6 +77,8 @@ void itip_engine_reset(itip_engine *e)
     free(e->rcpts);
     e->rcpts = NULL;
     e->nrcpts = 0;
+    free(e->client);
+    e->client = NULL;
     free(e->summary.method);
     free(e->summary.uid);
     e->summary.method = e->summary.uid = NULL;
@@ -99,9 +102,30 @@ void itip_engine_set_now(itip_engine *e, time_t now)
     e->now_set = 1;
 }
 
-void itip_engine_set_state(itip_engine *e, const itip_state *st)
+void itip_engine_set_store(itip_engine *e, itip_store *st)
 {
-    e->state = st;
+    e->store = st;
+}
+
+int itip_engine_set_client(itip_engine *e, const char *addr)
+{
+    free(e->client);
+    e->client = NULL;
+    if (addr != NULL && (e->client = strdup(addr)) == NULL)
+        return -1;
+    return 0;
+}
+
+int itip_engine_record(itip_engine *e)
+{
+    (void)e;        /* issue 4: meeting records and skew samples */
+    return 0;
+}
+
+const char *itip_engine_state_note(const itip_engine *e)
+{
+    (void)e;
+    return NULL;
 }
 
 static int oom(itip_engine *e)
@@ -259,7 +283,7 @@ int itip_engine_finish(itip_engine *e)
     msg.rcpts = e->rcpts;
     msg.nrcpts = e->nrcpts;
     msg.now = e->now_set ? e->now : time(NULL);
-    msg.state = e->state;
+    msg.store = e->store;
     if (msg.is_message)
         itip_check_message(&msg, &e->findings);
     for (i = 0; i < n; i++) {

@@ -15,8 +15,12 @@ got=$(awk '/^\.B / { id = $2; next } id != "" && /^\(/ { sub(/^\(/, ""); split($
 [ -n "$want" ] && [ "$want" = "$got" ]; ok $? "itip-milter.conf(5) lists every rule of rules.def with its number and severity"
 [ "$want" = "$got" ] || { echo "# rules.def:"; echo "$want" | sed 's/^/#   /'; echo "# man page:"; echo "$got" | sed 's/^/#   /'; }
 
-for s in $(sed -n 's/^    { "\([a-z_]*\)", T_.*/\1/p' "$top_srcdir/milter/config.c"); do
-    grep -q "^#*$s\b\|^# *$s\b\|^$s\b" "$top_srcdir/etc/itip-milter.conf" && grep -q "^\.B $s$" "$top_srcdir/man/itip-milter.conf.5"
+for s in $(sed -n 's/^    { "\([a-z_.]*\)", T_.*/\1/p' "$top_srcdir/milter/config.c"); do
+    leaf=${s##*.}
+    case $s in
+    *.*) grep -q "^# *$leaf *=" "$top_srcdir/etc/itip-milter.conf" ;;
+    *) grep -q "^#*$s\b\|^# *$s\b\|^$s\b" "$top_srcdir/etc/itip-milter.conf" ;;
+    esac && grep -q "^\.B $s$" "$top_srcdir/man/itip-milter.conf.5"
     ok $? "setting $s is in etc/itip-milter.conf and itip-milter.conf(5)"
 done
 echo "1..$n"

@@ -121,6 +121,27 @@ static void test_valid(void)
     is_int(cfg->on_internal_error, ITIP_ACT_LOG, "internal errors default to accept and log");
     is_str(cfg->header_prefix, "X-ITIP", "header_prefix defaults to X-ITIP");
     is_int(cfg->socket_mode, 0660, "socket_mode defaults to 0660");
+    is_str(cfg->state.backend, "none", "state.backend defaults to none");
+    is_str(cfg->state.path, "/var/lib/itip-milter/state", "state.path default");
+    is_int(cfg->state.ttl, 2592000, "state.ttl defaults to 30 days");
+    itip_config_free(cfg);
+
+    cfg = load("state = {\n  backend = \"redis\";\n  host = \"10.0.0.5\";\n  port = 6380;\n"
+               "  password = \"s3cret\";\n  database = 2;\n  timeout = 250;\n  ttl = 3600;\n};\n"
+               "rules = { reply-sequence-stale = { action = \"repair\"; }; };\n", err, sizeof err);
+    ok(cfg != NULL, "state group loads");
+    if (cfg != NULL) {
+        is_str(cfg->state.backend, "redis", "state.backend read");
+        is_str(cfg->state.host, "10.0.0.5", "state.host read");
+        is_int(cfg->state.port, 6380, "state.port read");
+        is_str(cfg->state.password, "s3cret", "state.password read");
+        is_int(cfg->state.database, 2, "state.database read");
+        is_int(cfg->state.timeout, 250, "state.timeout read");
+        is_int(cfg->state.connect_timeout, 500, "state.connect_timeout keeps its default");
+        is_int(cfg->state.ttl, 3600, "state.ttl read");
+        is_int(itip_config_action(cfg, ITIP_R_REPLY_SEQUENCE_STALE, ITIP_SEV_DEGRADE),
+               ITIP_ACT_REPAIR, "action \"repair\" is read");
+    }
     itip_config_free(cfg);
 
     cfg = load("# only a comment\n", err, sizeof err);
@@ -161,11 +182,18 @@ static void test_errors(void)
     expect_error("actions = {\n  fatal = \"log\";\n};\n", 2,
                  "unknown severity 'fatal' in 'actions' (known: info, degrade, would-fail)");
     expect_error("actions = { degrade = \"bounce\"; };\n", 1,
-                 "actions.degrade must be one of \"log\", \"tag\", \"quarantine\", "
-                 "\"tempfail\", \"reject\"");
+                 "actions.degrade must be one of \"log\", \"tag\", \"repair\", "
+                 "\"quarantine\", \"tempfail\", \"reject\"");
     expect_error("rules = { ical-parse-errors = { action = 5; }; };\n", 1,
                  "rules.ical-parse-errors.action must be one of \"log\", \"tag\", "
-                 "\"quarantine\", \"tempfail\", \"reject\"");
+                 "\"repair\", \"quarantine\", \"tempfail\", \"reject\"");
+    expect_error("state = { backend = \"bdb\"; };\n", 1,
+                 "setting 'state.backend' must be one of \"none\", \"lmdb\", \"redis\" "
+                 "(got \"bdb\")");
+    expect_error("state = {\n  colour = 1;\n};\n", 2, "unknown setting 'colour' in 'state'");
+    expect_error("state = {\n  ttl = 1;\n};\n", 2,
+                 "setting 'state.ttl' must be between 60 and 316224000 (got 1)");
+    expect_error("state = 1;\n", 1, "setting 'state' must be a group");
     expect_error("dry_run = \"yes\";\n", 1, "setting 'dry_run' must be true or false");
     expect_error("header_prefix = \"\";\n", 1, "setting 'header_prefix' must not be empty");
     expect_error("clock_skew_tolerance = 300\nmax_parts = ;\n", 2, "syntax error");

@@ -1,0 +1,5 @@
+/*
+ * record.c - not yet implemented.
+ */
+#include "ac-config.h"
+#include "record.h"
