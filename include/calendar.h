@@ -15,6 +15,7 @@
 #include "findings.h"
 #include "mime.h"
 #include "state.h"
+#include "record.h"
 
 /* Facts about the message as a whole, shared by all its calendar parts. */
 typedef struct {
@@ -27,6 +28,8 @@ typedef struct {
     size_t nrcpts;
     time_t now;                     /* the clock the skew rules compare with */
     itip_store *store;              /* NULL: stateful rules are skipped */
+    itip_statework *work;           /* the stateful rules' lookups and queue (record.h); NULL
+                                       exactly when store is NULL */
 } itip_msgctx;
 
 /* UID of a component, looked up once before the rules run (so that emitting a finding never
@@ -72,8 +75,11 @@ void itip_check_structure(itip_calctx *c);  /* B3 B4 B5 B6 B7     rules_structur
 void itip_check_reply(itip_calctx *c);      /* C1-C9 C16-C18      rules_reply.c     */
 void itip_check_time(itip_calctx *c);       /* D1-D8              rules_time.c      */
 void itip_check_sequence(itip_calctx *c);   /* E1 E2 E4           rules_sequence.c  */
-void itip_check_uid(itip_calctx *c);        /* F1 F2              rules_uid.c       */
-void itip_check_tz(itip_calctx *c);         /* G1 G2              rules_tz.c        */
+void itip_check_uid(itip_calctx *c);        /* F1-F4              rules_uid.c       */
+void itip_check_tz(itip_calctx *c);         /* G1-G8              rules_tz.c        */
+/* G3-G5 (rules_vtimezone.c), called by itip_check_tz with the referenced TZIDs, sorted
+ * case-insensitively. */
+void itip_check_vtimezone(itip_calctx *c, const char *const *refs, size_t nrefs);
 void itip_check_request(itip_calctx *c);    /* I1-I4              rules_request.c   */
 void itip_check_recur(itip_calctx *c);      /* H1-H7              rules_recur.c     */
 void itip_check_exchange(itip_calctx *c);   /* J1 J2              rules_exchange.c  */

@@ -14,6 +14,7 @@
 #include <time.h>
 #include "config.h"
 #include "findings.h"
+#include "mime.h"
 #include "state.h"
 
 typedef struct itip_engine itip_engine;
@@ -50,19 +51,36 @@ int itip_engine_finish(itip_engine *e);
 
 const itip_findings *itip_engine_findings(const itip_engine *e);
 size_t itip_engine_calendar_parts(const itip_engine *e);
+/* Calendar part I of a message as the MIME walker recorded it (offsets, encoding), or NULL
+ * (no such part, or bare iCalendar input, which has no MIME structure).  Valid until reset;
+ * the repair action (repair.h) rewrites parts with it. */
+const itip_calpart *itip_engine_calpart(const itip_engine *e, size_t i);
 /* METHOD and UID of the first calendar part that has them, or NULL. */
 const char *itip_engine_method(const itip_engine *e);
 const char *itip_engine_uid(const itip_engine *e);
 /* Worst severity after configuration; ITIP_SEV_NONE when clean. */
 itip_severity itip_engine_verdict(const itip_engine *e);
-/* After finish: records this message's meetings (REQUEST, CANCEL, REPLY, COUNTER) and the
- * sending host's clock-skew sample in the store, for the stateful rules of later messages.
- * The milter calls it for messages it lets through; itip-check for every file.  0 (also when
- * there is no store or nothing to record), or -1 when the store failed (see
- * itip_engine_state_note). */
+/* Stateful rules (issue 4).  When a store is set, itip_engine_finish() looks up the sending
+ * host's clock-skew estimate (host: the client address of itip_engine_set_client, else the
+ * domain of From:) and each REQUEST/CANCEL/REPLY/COUNTER component's meeting record (at most
+ * ITIP_STATE_MAX_COMPONENTS per calendar part, record.h), and runs C10-C15, E3, E5 and the
+ * stateful E4.  Nothing is written during finish.
+ *
+ * itip_engine_record(), after finish: merges this message's meetings (what each REQUEST,
+ * CANCEL, REPLY and COUNTER said: SEQUENCE, DTSTAMP, organizer, attendees and PARTSTATs,
+ * deleted instances) and one clock-skew sample of the sending host (the first usable DTSTAMP,
+ * else the Date: header, minus our clock) into the store, for the stateful rules of later
+ * messages.  The milter calls it for messages it lets through; itip-check for every input.
+ * Returns 0, also when there is no store, nothing to record, or it was already called for
+ * this message; -1 when the store failed now or during finish (the note below is then set).
+ * It never retries and never blocks longer than the store's own timeouts.
+ *
+ * itip_engine_state_note(): NULL while the stateful side worked (or no store is set); after
+ * a store failure in finish or record, the fixed short text "state unavailable, stateful
+ * rules skipped", meant for X-ITIP-Result and the log line (itip_store_error() of the store
+ * has the backend's own words for the log).  A failure in finish means the stateful rules did
+ * not run for this message; the other rules ran as usual.  Cleared by itip_engine_reset(). */
 int itip_engine_record(itip_engine *e);
-/* NULL while the stateful rules ran normally (or no store is set); otherwise a short note for
- * X-ITIP-Result and the log, such as "state unavailable, stateful rules skipped". */
 const char *itip_engine_state_note(const itip_engine *e);
 
 /* Text of the last internal failure, or NULL. */

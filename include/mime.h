@@ -38,6 +38,7 @@ typedef struct {
     size_t decode_errors;     /* invalid base64 / quoted-printable sequences */
     int charset_failed;       /* unknown charset or invalid bytes: data is unconverted */
     unsigned long long body_start, body_end; /* offsets of the encoded body in the stream */
+    unsigned long long hdr_start; /* offset of the part's header block (0: the message's) */
 } itip_calpart;
 
 typedef struct {              /* top-level headers, unfolded, first occurrence, or NULL */

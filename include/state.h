@@ -9,7 +9,8 @@
  * Every operation takes the caller's clock NOW, so that itip-check --now and the tests can run
  * at a fixed time; an entry whose expiry is at or before NOW reads as absent.
  *
- * One itip_store may be used by several threads at once (the milter's connections).  Any
+ * One itip_store may be used by several threads at once (the milter's connections), not
+ * across fork(): a child process opens its own.  Any
  * operation may fail (-1): the caller then skips the stateful rules for this message and says
  * so; it never retries in a loop and never blocks mail on the store.
  */
@@ -57,7 +58,8 @@ int itip_store_put(itip_store *st, const char *key, const void *val, size_t len,
  * expired); MERGE returns 0 with a malloc'ed new value in *out and *outlen (stored with expiry
  * now + ttl, then freed by the store), 1 to leave the entry unchanged, or -1 to abort.  No
  * other writer's update of KEY is lost in between (LMDB: inside one write transaction; Redis:
- * WATCH, MULTI and EXEC, retried a bounded number of times).  MERGE may be called more than once.
+ * WATCH, MULTI and EXEC, retried a bounded number of times).  MERGE may be called more than once
+ * and must not call the store itself.
  * Returns 0, or -1 on backend failure or when MERGE returned -1. */
 typedef int (*itip_store_merge)(void *arg, const char *old, size_t oldlen, char **out,
                                 size_t *outlen);

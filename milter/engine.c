@@ -16,6 +16,8 @@
 #include "calendar.h"
 #include "engine.h"
 #include "mime.h"
+#include "mimehdr.h"
+#include "record.h"
 #include "strbuf.h"
 
 struct itip_engine {
@@ -35,7 +37,12 @@ struct itip_engine {
     int finished;
     const char *error;
     itip_partsummary summary;  /* METHOD and UID of the first part that has them */
+    itip_statework *work;      /* the stateful rules' side of this message, or NULL */
+    time_t msg_now;            /* the clock the message was checked with */
+    const char *state_note;    /* see itip_engine_state_note() */
 };
+
+static const char STATE_NOTE[] = "state unavailable, stateful rules skipped";
 
 static pthread_once_t ical_once = PTHREAD_ONCE_INIT;
 
@@ -57,6 +64,21 @@ itip_engine *itip_engine_new(const itip_config *cfg)
     itip_findings_init(&e->findings, cfg->limits.max_findings, cfg->rules);
     itip_strbuf_init(&e->bare_buf, cfg->limits.max_calendar_part_size);
     return e;
+}
+
+/* Drops the stateful side of the current message. */
+static void state_forget(itip_engine *e)
+{
+    size_t i;
+
+    if (e->work != NULL) {
+        for (i = 0; i < e->work->nobs; i++)
+            itip_obs_free(&e->work->obs[i]);
+        free(e->work->skew_host);
+        free(e->work);
+        e->work = NULL;
+    }
+    e->state_note = NULL;
 }
 
 void itip_engine_reset(itip_engine *e)
@@ -85,6 +107,7 @@ void itip_engine_reset(itip_engine *e)
     e->bare = 0;
     e->finished = 0;
     e->error = NULL;
+    state_forget(e);
 }
 
 void itip_engine_free(itip_engine *e)
@@ -116,16 +139,90 @@ int itip_engine_set_client(itip_engine *e, const char *addr)
     return 0;
 }
 
+/* The host the clock-skew estimate is kept for: the SMTP client, else the From: domain. */
+static const char *sending_host(const itip_engine *e, const itip_msghdrs *h, char *buf,
+                                size_t len)
+{
+    const char *dom;
+
+    if (e->client != NULL && e->client[0] != '\0')
+        return e->client;
+    if (h == NULL || itip_header_addr(h->from, buf, len) == NULL ||
+        (dom = itip_addr_domain(buf)) == NULL)
+        return NULL;
+    return dom;
+}
+
+static void state_failed(itip_engine *e)
+{
+    if (e->work != NULL)
+        e->work->failed = 1;
+    e->state_note = STATE_NOTE;
+}
+
+/* Before the rules run: the stateful side of the message and the sender's skew estimate.
+ * On failure the message is checked without the stateful rules. */
+static void state_begin(itip_engine *e, itip_msgctx *msg)
+{
+    char buf[ITIP_REC_MAX_ADDR + 1];
+    const char *host;
+    int r;
+
+    e->work = calloc(1, sizeof *e->work);
+    host = sending_host(e, msg->hdrs, buf, sizeof buf);
+    if (e->work == NULL ||
+        (host != NULL && (e->work->skew_host = strndup(host, ITIP_REC_MAX_HOST)) == NULL)) {
+        state_failed(e);
+        return;
+    }
+    if (host != NULL) {
+        r = itip_record_get_host(e->store, e->work->skew_host, msg->now, &e->work->skew);
+        if (r < 0) {
+            state_failed(e);
+            return;
+        }
+        e->work->skew_known = r == 0;
+    }
+    msg->work = e->work;
+}
+
 int itip_engine_record(itip_engine *e)
 {
-    (void)e;        /* issue 4: meeting records and skew samples */
+    itip_statework *w = e->work;
+    const itip_msghdrs *h;
+    long long date;
+    size_t i;
+
+    if (e->store == NULL || !e->finished || (w == NULL && e->state_note == NULL))
+        return 0;
+    if (w == NULL || w->failed)
+        return -1;
+    for (i = 0; i < w->nobs; i++)
+        if (itip_record_put_obs(e->store, &w->obs[i], e->msg_now) < 0)
+            goto failed;
+    h = e->bare || e->mime == NULL ? NULL : itip_mime_headers(e->mime);
+    if (!w->has_sample && h != NULL && h->date != NULL && itip_parse_date(h->date, &date) == 0) {
+        w->has_sample = 1;
+        w->sample = date - (long long)e->msg_now;
+    }
+    if (w->skew_host != NULL && w->has_sample &&
+        itip_record_put_skew(e->store, w->skew_host, w->sample, e->msg_now) < 0)
+        goto failed;
+    for (i = 0; i < w->nobs; i++)       /* recorded: a second call records nothing twice */
+        itip_obs_free(&w->obs[i]);
+    w->nobs = 0;
+    w->has_sample = 0;
+    free(w->skew_host);
+    w->skew_host = NULL;
     return 0;
+failed:
+    state_failed(e);
+    return -1;
 }
 
 const char *itip_engine_state_note(const itip_engine *e)
 {
-    (void)e;
-    return NULL;
+    return e->state_note;
 }
 
 static int oom(itip_engine *e)
@@ -284,6 +381,11 @@ int itip_engine_finish(itip_engine *e)
     msg.nrcpts = e->nrcpts;
     msg.now = e->now_set ? e->now : time(NULL);
     msg.store = e->store;
+    e->msg_now = msg.now;
+    if (e->store != NULL && n > 0)
+        state_begin(e, &msg);
+    if (msg.work == NULL)
+        msg.store = NULL;
     if (msg.is_message)
         itip_check_message(&msg, &e->findings);
     for (i = 0; i < n; i++) {
@@ -295,6 +397,8 @@ int itip_engine_finish(itip_engine *e)
         }
     }
     free(parts);
+    if (e->work != NULL && e->work->failed)
+        state_failed(e);
     if (e->findings.oom && rc == 0) {
         e->error = "out of memory while recording findings";
         rc = -1;
@@ -314,6 +418,11 @@ size_t itip_engine_calendar_parts(const itip_engine *e)
     if (e->bare)
         return 1;
     return e->mime ? itip_mime_calpart_count(e->mime) : 0;
+}
+
+const itip_calpart *itip_engine_calpart(const itip_engine *e, size_t i)
+{
+    return e->bare || e->mime == NULL ? NULL : itip_mime_calpart(e->mime, i);
 }
 
 const char *itip_engine_method(const itip_engine *e)

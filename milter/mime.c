@@ -38,6 +38,7 @@ typedef struct {              /* an open multipart */
 
 typedef struct {              /* the header block being read */
     int depth, encap, digest_child, top;
+    unsigned long long start;  /* stream offset of the block's first byte */
     size_t bytes;             /* content bytes of the block so far */
     int over;                 /* max_header_size passed: the rest of the block is skipped */
     size_t line_len;          /* content bytes of the current line */
@@ -241,6 +242,7 @@ static void cal_begin(itip_mime *m, const char *type, const itip_mime_field *ct,
     c->p.depth = m->h.depth;
     c->p.cte = cte;
     c->p.body_start = body_start;
+    c->p.hdr_start = m->h.start;
     itip_strbuf_init(&c->data, m->lim->max_calendar_part_size);
     itip_b64_init(&c->b64);
     itip_qp_init(&c->qp);
@@ -341,6 +343,7 @@ static void hblock_start(itip_mime *m, int depth, int encap, int digest_child, i
     m->h.encap = encap;
     m->h.digest_child = digest_child;
     m->h.top = top;
+    m->h.start = m->off;              /* every caller has just consumed a line break */
     m->st = ST_HEADERS;
 }
 

@@ -3,7 +3,8 @@
  * timestamps that become PidLidAttendeeCriticalChange / PidTagRecipientTrackStatusTime.
  *
  * Rules: C1 reply-attendee-critical-change-missing, C2 reply-attendee-critical-change-invalid,
- * C3 reply-dtstamp-invalid, C4 reply-dtstamp-future-skew, C5 reply-critical-change-disagree,
+ * C3 reply-dtstamp-invalid, C4 reply-dtstamp-future-skew (its degrade detail names the sender's
+ * clock-skew estimate when the store has one: record.h), C5 reply-critical-change-disagree,
  * C6 reply-attendee-count, C7 reply-partstat-unmappable, C8 reply-attendee-address-invalid,
  * C9 reply-attendee-sender-mismatch, C16 counter-to-legacy (METHOD REPLY/COUNTER only),
  * C17 attendee-resptime-invalid and C18 cdo-replytime-invalid (any METHOD: the catalogue names
@@ -42,6 +43,8 @@
 #define VALUE_SHOWN 60
 /* C4: a stamp more than this far ahead is "years ahead" (flagged would-fail). */
 #define FAR_FUTURE_SECONDS (365LL * 24 * 3600)
+/* "; " and the sender's clock-skew phrase (record.h) */
+#define SKEW_NOTE_BUF 360
 /* Room for an address taken from From:/Sender: (RFC 5321 caps a path at 256 octets). */
 #define ADDR_BUF 512
 
@@ -204,6 +207,7 @@ static void check_future(reply_run *r, icalcomponent *ev, const char *prop, cons
 {
     const itip_msgctx *m = r->c->msg;
     long long ahead = itip_time_to_unix(t) - (long long)m->now;
+    char skew[SKEW_NOTE_BUF];   /* the sender's running clock-skew estimate, when known */
 
     if (ahead > FAR_FUTURE_SECONDS)
         EMIT(r, ITIP_R_REPLY_DTSTAMP_FUTURE_SKEW, ITIP_SEV_WOULD_FAIL, ev, prop,
@@ -213,8 +217,8 @@ static void check_future(reply_run *r, icalcomponent *ev, const char *prop, cons
     else if (ahead > m->cfg->clock_skew_tolerance)
         EMIT(r, ITIP_R_REPLY_DTSTAMP_FUTURE_SKEW, ITIP_SEV_DEGRADE, ev, prop,
              "%s %.*s lies %lld s in the future (tolerance %ld s): later responses look out "
-             "of date and are not recorded", prop, VALUE_SHOWN, value, ahead,
-             m->cfg->clock_skew_tolerance);
+             "of date and are not recorded%s", prop, VALUE_SHOWN, value, ahead,
+             m->cfg->clock_skew_tolerance, itip_skew_note(m->work, skew, sizeof skew));
 }
 
 /* ---- C3 reply-dtstamp-invalid ---- */

@@ -12,6 +12,8 @@
  *                                     DURATION (REQUEST, PUBLISH, COUNTER)
  *   D7 leap-second                    seconds = 60
  *   D8 dtstamp-vs-date-header-skew    DTSTAMP far from the Date: header
+ *                                     (the detail names the sender's clock-skew estimate, when the
+ *                                     store has one: record.h)
  *
  * Ownership, so that one defect gives one finding: in REPLY/COUNTER, DTSTAMP and
  * X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE belong to C2/C3; X-MS-OLK-RESPTIME and
@@ -38,6 +40,7 @@
 #define SECONDS_PER_DAY 86400
 #define DAYS_BUF 48             /* " (about N days)" for any long long N */
 #define DEGRADE_SKEW 3600       /* D8: more than an hour off is degrade, below it info */
+#define SKEW_NOTE_BUF 360       /* "; " and the sender's clock-skew phrase (record.h) */
 #define LEAP_SECOND 60
 
 /* The role of a time-valued property in the ownership and severity decisions. */
@@ -475,6 +478,7 @@ static void check_date_header(tstate *st)
     struct icaltimetype t;
     long long date, diff, mag;
     char days[DAYS_BUF];
+    char skew[SKEW_NOTE_BUF];   /* the sender's running clock-skew estimate, when known */
 
     if (!m->is_message || m->hdrs == NULL || m->hdrs->date == NULL || c->part->encapsulated)
         return;
@@ -499,9 +503,10 @@ static void check_date_header(tstate *st)
     itip_emit(c, ITIP_R_DTSTAMP_VS_DATE_HEADER_SKEW,
               mag > DEGRADE_SKEW ? ITIP_SEV_DEGRADE : ITIP_SEV_INFO, ev, "DTSTAMP",
               "DTSTAMP is %lld minutes%s %s the Date: header: the sender's calendar clock or "
-              "its mail clock is off%s", mag / SECONDS_PER_MINUTE, days,
+              "its mail clock is off%s%s", mag / SECONDS_PER_MINUTE, days,
               diff > 0 ? "ahead of" : "behind",
-              diff > 0 ? "" : ", or the DTSTAMP is stale (not set when this message was made)");
+              diff > 0 ? "" : ", or the DTSTAMP is stale (not set when this message was made)",
+              itip_skew_note(m->work, skew, sizeof skew));
 }
 
 /* ---- the group ---- */
