@@ -312,8 +312,8 @@ static void check_e2(seqctx *x, const compseq *s, int *count)
                   s->seq.present ? "" : " (absent)");
 }
 
-/* Stateless form only.  The stateful form (degrade when the series was seen with
- * SEQUENCE > 0) needs c->msg->state and belongs here once the state cache exists. */
+/* The stateless form (info).  With a store, rules_state.c raises this finding to degrade and
+ * rewords it when the series was seen with SEQUENCE > 0 (one finding, never two). */
 static void check_e4(seqctx *x, const compseq *s, int *count)
 {
     if (s->seq.present ||
