@@ -3,9 +3,9 @@
  * X-ITIP headers, inserts ours at the top, quarantines, sets the SMTP reply; and writes the
  * one log line per message.
  *
- * Exports mact_apply() and mact_log().  Only for xxfi_eom (libmilter accepts modifications
- * nowhere else).  Never loses mail: a failed modification is logged, and a failed quarantine
- * turns into a temporary failure rather than a silent delivery.
+ * Exports mact_apply(), mact_replace_body() and mact_log().  Only for xxfi_eom (libmilter
+ * accepts modifications nowhere else).  Never loses mail: a failed modification is logged,
+ * and a failed quarantine turns into a temporary failure rather than a silent delivery.
  */
 #ifndef ITIP_MILTER_ACT_H
 #define ITIP_MILTER_ACT_H
@@ -25,7 +25,17 @@ typedef struct {
     size_t forged_result;       /* <prefix>-Result headers on the incoming message */
     size_t forged_finding;      /* <prefix>-Finding headers on the incoming message */
     const char *error;          /* internal error text, or NULL */
+    const char *state;          /* stateful rules: "ok", "skipped", or NULL (off, or no
+                                 * calendar part): logged as state=... */
+    size_t forged_repaired;     /* <prefix>-Repaired headers on the incoming message */
 } mact_msg;
+
+#define MACT_BODY_CHUNK 65535   /* bytes per smfi_replacebody call (libmilter's chunk size) */
+
+/* The repair action: replaces the body with BODY (LEN bytes, CRLF line ends as the MTA sent
+ * them); QID for the log (or NULL).  0, or -1 when libmilter refused (logged; the caller
+ * falls back). */
+int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qid);
 
 /* Applies V; returns the sfsistat for xxfi_eom. */
 sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v, const mact_msg *m);

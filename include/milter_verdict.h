@@ -4,7 +4,10 @@
  * so it is unit-tested directly (t/mverdict.c).
  *
  * The action of a finding is itip_config_action(cfg, rule, severity); the strongest one
- * wins; dry_run caps it at "tag".  Header values are folded with "\n\t" so that no line
+ * wins; dry_run caps it at "tag".  Once a repair was tried (input.repaired), a finding whose
+ * repair was not made counts with its fallback action (actions.<severity>, tag if that is
+ * repair too): the milter builds the verdict, repairs when it says repair, and builds it
+ * again with the outcome.  Header values are folded with "\n\t" so that no line
  * (the "Name: " included) passes 78 columns, and hold only printable ASCII.
  */
 #ifndef ITIP_MILTER_VERDICT_H
@@ -19,6 +22,8 @@
 #define MV_UID_MAX 40      /* a longer UID is shown as head...tail */
 #define MV_REASON_MAX 250  /* quarantine reason */
 #define MV_REPLY_MAX 400   /* SMTP reply text */
+#define MV_REPAIRED_MAX 600 /* X-ITIP-Repaired, before folding */
+#define MV_NOTE_MAX 100    /* the state note at the end of X-ITIP-Result */
 
 typedef struct {
     const itip_findings *findings;
@@ -26,6 +31,10 @@ typedef struct {
     const char *method;        /* or NULL */
     const char *uid;           /* or NULL */
     const char *error;         /* internal error text, or NULL */
+    const unsigned char *repaired; /* per finding: 1 when its repair was made; NULL when no
+                                      repair was tried (repair then stands as configured) */
+    const char *repairs;       /* what the repair changed (for <prefix>-Repaired), or NULL */
+    const char *state_note;    /* stateful rules skipped: why (ends X-ITIP-Result), or NULL */
 } mverdict_input;
 
 typedef struct {
@@ -41,6 +50,7 @@ typedef struct {
     size_t nfindings;
     char *reason;              /* quarantine reason, one line; NULL unless quarantine */
     char *reply;               /* SMTP reply text ('%' escaped); NULL unless reject/tempfail */
+    char *repaired;            /* folded <prefix>-Repaired value; NULL unless action is repair */
 } mverdict;
 
 /* Fills V (zeroed first).  LEADSPC: the header values must carry their leading space

@@ -8,7 +8,9 @@
  * turns both into a shutdown), 64 on a usage error, 78 on a configuration error (printed as
  * FILE:LINE: message), 71 when the daemon cannot start (socket, pidfile, privileges).
  * Start-up order: configuration, socket (as root), daemon, pidfile, privileges dropped,
- * reload thread, smfi_main.  SIGUSR1 and the signals libmilter handles are blocked in every
+ * the store of the stateful rules (msnap_install: opened as the unprivileged user, after the
+ * fork, which an LMDB environment must not cross; a store that cannot be opened is logged
+ * and the milter runs without it), reload thread, smfi_main.  SIGUSR1 and the signals libmilter handles are blocked in every
  * thread, so only the reload thread and libmilter's signal thread ever see them.
  * Exports main() only; no mail is handled here (milter_cb.c does that).
  */

@@ -5,8 +5,12 @@
  * the indexes of the others do not move), then ours are inserted at index 0, findings in
  * reverse so that X-ITIP-Result ends on top followed by the findings in order.  A reject or
  * tempfail changes nothing in the message: it is not accepted.  Never called outside eom.
+ * The repair action's new body goes out first (mact_replace_body, in chunks of at most
+ * MACT_BODY_CHUNK), so that a failure can still turn the verdict into its fallback before
+ * any header is written; X-ITIP-Repaired then sits between X-ITIP-Result and the findings.
  */
 #include "ac-config.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +30,11 @@ static const char *qid_of(const mact_msg *m)
 
 static void remove_forged(SMFICTX *ctx, const itip_config *cfg, const mact_msg *m)
 {
-    static const char *const suffix[] = { "-Result", "-Finding" };
-    size_t counts[2] = { m->forged_result, m->forged_finding }, k, i;
+    static const char *const suffix[] = { "-Result", "-Finding", "-Repaired" };
+    size_t counts[3] = { m->forged_result, m->forged_finding, m->forged_repaired }, k, i;
     char name[64];
 
-    for (k = 0; k < 2; k++) {
+    for (k = 0; k < 3; k++) {
         mact_header_name(name, sizeof name, cfg, suffix[k]);
         for (i = counts[k]; i > 0; i--)
             if (smfi_chgheader(ctx, name, (int)i, NULL) != MI_SUCCESS)
@@ -42,14 +46,17 @@ static void remove_forged(SMFICTX *ctx, const itip_config *cfg, const mact_msg *
 static void insert_headers(SMFICTX *ctx, const itip_config *cfg, const mverdict *v,
                            const mact_msg *m)
 {
-    char result[64], finding[64];
+    char result[64], finding[64], repaired[64];
     size_t i;
 
     mact_header_name(result, sizeof result, cfg, "-Result");
     mact_header_name(finding, sizeof finding, cfg, "-Finding");
+    mact_header_name(repaired, sizeof repaired, cfg, "-Repaired");
     for (i = v->nfindings; i > 0; i--)
         if (smfi_insheader(ctx, 0, finding, v->findings[i - 1]) != MI_SUCCESS)
             mlog(LOG_WARNING, "qid=%s cannot add header %s", qid_of(m), finding);
+    if (v->repaired != NULL && smfi_insheader(ctx, 0, repaired, v->repaired) != MI_SUCCESS)
+        mlog(LOG_WARNING, "qid=%s cannot add header %s", qid_of(m), repaired);
     if (smfi_insheader(ctx, 0, result, v->result) != MI_SUCCESS)
         mlog(LOG_WARNING, "qid=%s cannot add header %s", qid_of(m), result);
 }
@@ -63,6 +70,23 @@ static sfsistat reply(SMFICTX *ctx, const mverdict *v, const mact_msg *m)
         mlog(LOG_WARNING, "qid=%s smfi_setreply failed: the MTA's default text is used",
              qid_of(m));
     return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qid)
+{
+    size_t off = 0;
+
+    while (off < len) {
+        size_t n = len - off < MACT_BODY_CHUNK ? len - off : MACT_BODY_CHUNK;
+        if (smfi_replacebody(ctx, (unsigned char *)(uintptr_t)(body + off), (int)n) !=
+            MI_SUCCESS) {
+            mlog(LOG_ERR, "qid=%s smfi_replacebody failed after %zu of %zu bytes: the message "
+                 "is not repaired", qid ? qid : "NOQUEUE", off, len);
+            return -1;
+        }
+        off += n;
+    }
+    return 0;
 }
 
 sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v, const mact_msg *m)
@@ -106,12 +130,13 @@ void mact_log(const mverdict *v, const mact_msg *m, double ms, sfsistat status)
     int prio = v->error ? LOG_ERR : v->action >= ITIP_ACT_QUARANTINE ? LOG_NOTICE : LOG_INFO;
 
     mlog(prio, "qid=%s client=%s from=%s%s%s method=%s uid=%s calendar_parts=%zu rules=%s "
-         "action=%s%s%s forged_removed=%zu ms=%.1f%s%s%s",
+         "action=%s%s%s forged_removed=%zu%s%s ms=%.1f%s%s%s",
          qid ? qid : "?", client ? client : "?", from ? from : "?", auth ? " auth=" : "",
          auth ? auth : "", v->method, v->uid, m->calendar_parts, v->all_rules,
          status_name(status, v), v->action != v->wanted ? " dry_run=" : "",
          v->action != v->wanted ? itip_action_name(v->wanted) : "",
-         m->forged_result + m->forged_finding, ms, err ? " error=\"" : "", err ? err : "",
+         m->forged_result + m->forged_finding, m->state ? " state=" : "",
+         m->state ? m->state : "", ms, err ? " error=\"" : "", err ? err : "",
          err ? "\"" : "");
     free(qid);
     free(client);

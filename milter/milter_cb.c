@@ -9,6 +9,12 @@
  * space kept when SMFIP_HDR_LEADSPC was negotiated), "\r\n" at end of headers, then each
  * body chunk as it comes.  An internal failure (out of memory, engine error) is remembered
  * and turned into on_internal_error at eom: mail is never lost here.
+ * The stateful rules: each message's engine gets the snapshot's store (NULL while it is
+ * unavailable: the rules are skipped and X-ITIP-Result says so) and the client address of
+ * the connection; at eom a message that passes is recorded in the store (see record()).
+ * The repair action (milter_repair.c): while the configuration asks for it, the body bytes
+ * are kept as well (and the rest of a body with a calendar part is not skipped); at eom a
+ * verdict of repair is carried out before record() sees it.
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
  * refuses only an MTA that cannot add headers or quarantine.
  */
@@ -25,6 +31,7 @@
 #include "milter_act.h"
 #include "milter_cb.h"
 #include "milter_log.h"
+#include "milter_repair.h"
 #include "milter_snap.h"
 #include "milter_verdict.h"
 #include "strbuf.h"
@@ -42,15 +49,24 @@ typedef struct {
     strbuf line;                /* scratch: one synthesized header line */
     char *sender, *qid, *auth;
     size_t forged_result, forged_finding;
+    size_t forged_repaired;     /* <prefix>-Repaired headers on the incoming message */
+    mrepair repair;             /* the repair action: kept body, outcome */
     char error[256];            /* the first internal failure; "" when none */
     int skipping;               /* the rest of the body cannot matter */
     double ms;                  /* time spent in the milter for this message */
+    int state_wanted;           /* state.backend is not "none" */
+    itip_store *store;          /* the snapshot's store; NULL when off or unavailable */
 } msgctx;
+
+#define STATE_UNAVAILABLE "state unavailable, stateful rules skipped"
+#define STATE_FAILED "state failed, this message not recorded"
+
 
 typedef struct {
     char *client;
     int leadspc;                /* SMFIP_HDR_LEADSPC negotiated */
     int can_skip;               /* SMFIP_SKIP negotiated */
+    int can_chgbody;            /* SMFIF_CHGBODY negotiated (the repair action) */
     msgctx msg;
 } connctx;
 
@@ -77,6 +93,7 @@ static void msg_reset(msgctx *m)
     free(m->sender);
     free(m->qid);
     free(m->auth);
+    mrepair_reset(&m->repair);
     memset(m, 0, sizeof *m);
 }
 
@@ -130,6 +147,14 @@ static void msg_start(connctx *c, SMFICTX *ctx)
     m->engine = m->snap ? itip_engine_new(m->snap->cfg) : NULL;
     if (m->engine == NULL)
         msg_error(m, "out of memory (engine)");
+    else
+        mrepair_start(&m->repair, m->snap->cfg, c->can_chgbody);
+    if (m->engine != NULL) {
+        m->store = msnap_store(m->snap, &m->state_wanted);
+        itip_engine_set_store(m->engine, m->store);
+        if (itip_engine_set_client(m->engine, c->client) < 0)
+            msg_error(m, "out of memory (client)");
+    }
     take_macro(ctx, "{i}", &m->qid);
 }
 
@@ -147,6 +172,7 @@ static void feed(msgctx *m, const void *buf, size_t len)
 
     if (m->error[0] == '\0' && itip_engine_feed(m->engine, buf, len) < 0)
         msg_error(m, itip_engine_error(m->engine));
+    m->repair.fed += len;
     m->ms += now_ms() - t0;
 }
 
@@ -176,7 +202,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
         return SMFIS_REJECT;
     }
     c = conn_get(ctx);
-    *pf0 = NEED_ACTIONS | (f0 & SMFIF_SETSYMLIST);
+    *pf0 = NEED_ACTIONS | (f0 & (SMFIF_SETSYMLIST | SMFIF_CHGBODY));
     /* SKIP and LEADSPC only when offered; LEADSPC only if we can remember it */
     *pf1 = (f1 & SMFIP_SKIP) | (c != NULL ? f1 & SMFIP_HDR_LEADSPC : 0) |
            (f1 & SMFIP_NOUNKNOWN);
@@ -184,6 +210,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     if (c != NULL) {
         c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
         c->can_skip = (f1 & SMFIP_SKIP) != 0;
+        c->can_chgbody = (f0 & SMFIF_CHGBODY) != 0;
     }
     if (f0 & SMFIF_SETSYMLIST)
         set_symlist(ctx);
@@ -282,6 +309,8 @@ static void count_forged(msgctx *m, const char *name)
         m->forged_result++;
     else if (strcasecmp(name + n, "-Finding") == 0)
         m->forged_finding++;
+    else if (strcasecmp(name + n, "-Repaired") == 0)
+        m->forged_repaired++;
 }
 
 /* "Name:value\r\n"; a bare LF inside a folded value becomes CRLF. */
@@ -327,6 +356,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
     m = msg_get(c, ctx);
     take_macro(ctx, "{i}", &m->qid);
     feed(m, "\r\n", 2);
+    mrepair_eoh(&m->repair);
     return SMFIS_CONTINUE;
 }
 
@@ -338,16 +368,27 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
     if (c == NULL)
         return SMFIS_CONTINUE;
     m = msg_get(c, ctx);
+    mrepair_body(&m->repair, buf, len);
     if (!m->skipping && m->error[0] == '\0') {
         feed(m, buf, len);
         m->skipping = m->error[0] == '\0' && itip_engine_skippable(m->engine);
     }
-    if ((m->skipping || m->error[0] != '\0') && c->can_skip)
+    if ((m->skipping || m->error[0] != '\0') && c->can_skip &&
+        (m->error[0] != '\0' || !mrepair_needs_body(&m->repair, m->engine)))
         return SMFIS_SKIP;
     return SMFIS_CONTINUE;
 }
 
 /* ---- end of message ---- */
+
+/* Why this message's stateful rules were skipped, or NULL: they ran, state is off, or the
+ * message has no calendar part. */
+static const char *state_note(const msgctx *m, size_t calendar_parts)
+{
+    if (!m->state_wanted || calendar_parts == 0 || m->engine == NULL)
+        return NULL;
+    return m->store == NULL ? STATE_UNAVAILABLE : itip_engine_state_note(m->engine);
+}
 
 static void verdict_input(msgctx *m, mverdict_input *in)
 {
@@ -365,6 +406,33 @@ static void verdict_input(msgctx *m, mverdict_input *in)
         in->uid = itip_engine_uid(m->engine);
     }
     in->error = m->error[0] ? m->error : NULL;
+    in->state_note = state_note(m, in->calendar_parts);
+}
+
+/* Records a message that passes - pass, log, tag, repair, and any dry-run, which delivers -
+ * for the stateful rules of later messages of its meetings.  A quarantined, rejected or
+ * deferred message never reached its recipients and is not recorded, nor one the engine
+ * failed on, nor one whose stateful rules were skipped (the store is failing).  A failure
+ * to record adds the state note to the verdict, rebuilt: 0, or -1 when that fails (out of
+ * memory; V is then freed).  Tells the snapshot how the store did, for its log lines. */
+static int record(msgctx *m, const itip_config *cfg, mverdict *v, mverdict_input *in,
+                  int leadspc)
+{
+    int failed = in->state_note != NULL, r = 0;
+
+    if (m->store == NULL || in->calendar_parts == 0)
+        return 0;
+    if (!failed && in->error == NULL && v->action < ITIP_ACT_QUARANTINE &&
+        itip_engine_record(m->engine) < 0) {
+        failed = 1;
+        in->state_note = itip_engine_state_note(m->engine);
+        if (in->state_note == NULL)
+            in->state_note = STATE_FAILED;
+        mverdict_free(v);
+        r = mverdict_build(v, cfg, in, leadspc);
+    }
+    msnap_store_result(m->snap, failed, failed ? itip_store_error(m->store) : NULL);
+    return r;
 }
 
 static sfsistat finish(SMFICTX *ctx, connctx *c)
@@ -380,7 +448,9 @@ static sfsistat finish(SMFICTX *ctx, connctx *c)
     if (cfg == NULL)            /* cannot happen: a snapshot is installed before smfi_main */
         return SMFIS_CONTINUE;
     verdict_input(m, &in);
-    if (mverdict_build(&v, cfg, &in, c->leadspc) < 0) {
+    if (mverdict_build(&v, cfg, &in, c->leadspc) < 0 ||
+        mrepair_eom(&m->repair, ctx, cfg, m->engine, &v, &in, c->leadspc, m->qid) < 0 ||
+        record(m, cfg, &v, &in, c->leadspc) < 0) {
         msg_error(m, "out of memory (verdict)");
         in.error = m->error;
         in.findings = NULL;
@@ -390,8 +460,13 @@ static sfsistat finish(SMFICTX *ctx, connctx *c)
             return SMFIS_CONTINUE;
         }
     }
-    am = (mact_msg){ m->qid, c->client, m->sender, m->auth, in.calendar_parts,
-                     m->forged_result, m->forged_finding, in.error };
+    am = (mact_msg){ .qid = m->qid, .client = c->client, .sender = m->sender, .auth = m->auth,
+                     .calendar_parts = in.calendar_parts, .forged_result = m->forged_result,
+                     .forged_finding = m->forged_finding, .error = in.error,
+                     .state = !m->state_wanted || in.calendar_parts == 0 ? NULL
+                            : in.state_note ? "skipped" : "ok",
+                     .forged_repaired = m->forged_repaired };
+    am.forged_repaired = m->forged_repaired;
     st = mact_apply(ctx, cfg, &v, &am);
     mact_log(&v, &am, m->ms + now_ms() - t0, st);
     mverdict_free(&v);
@@ -444,7 +519,7 @@ struct smfiDesc *milter_cb_desc(void)
     static struct smfiDesc desc = {
         .xxfi_name = "itip-milter",
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = NEED_ACTIONS | SMFIF_SETSYMLIST,
+        .xxfi_flags = NEED_ACTIONS | SMFIF_SETSYMLIST | SMFIF_CHGBODY,
         .xxfi_connect = cb_connect,
         .xxfi_helo = cb_helo,
         .xxfi_envfrom = cb_envfrom,

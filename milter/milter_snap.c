@@ -5,6 +5,7 @@
  * snapshot's configuration is never written after load, so readers need no lock.  The
  * milter-only settings are checked here, their line found with libconfig so that errors
  * read FILE:LINE like the engine's.  Must never free a snapshot that has references.
+ * Each snapshot holds a reference to its store (milter_store.c), released with it.
  */
 #include "ac-config.h"
 #include <errno.h>
@@ -136,15 +137,18 @@ itip_config *msnap_load(const msnap_source *src, char *err, size_t errlen)
     return cfg;
 }
 
-int msnap_install(itip_config *cfg)
+/* Makes CFG with store MS the current snapshot (owns both; frees both on failure). */
+static int install(itip_config *cfg, mstore *ms)
 {
     msnap *s = calloc(1, sizeof *s), *old;
 
     if (s == NULL) {
+        mstore_release(ms);
         itip_config_free(cfg);
         return -1;
     }
     s->cfg = cfg;
+    s->store = ms;
     s->refs = 1;              /* the reference of "current" */
     pthread_mutex_lock(&snap_lock);
     old = current;
@@ -152,6 +156,17 @@ int msnap_install(itip_config *cfg)
     pthread_mutex_unlock(&snap_lock);
     msnap_release(old);
     return 0;
+}
+
+int msnap_install(itip_config *cfg)
+{
+    mstore *ms;
+
+    if (mstore_new(cfg, &ms) < 0) {
+        itip_config_free(cfg);
+        return -1;
+    }
+    return install(cfg, ms);
 }
 
 msnap *msnap_acquire(void)
@@ -176,9 +191,22 @@ void msnap_release(msnap *s)
     last = --s->refs == 0;
     pthread_mutex_unlock(&snap_lock);
     if (last) {
+        mstore_release(s->store);
         itip_config_free(s->cfg);
         free(s);
     }
+}
+
+itip_store *msnap_store(msnap *s, int *wanted)
+{
+    *wanted = s != NULL && s->store != NULL;
+    return *wanted ? mstore_get(s->store, &s->cfg->state) : NULL;
+}
+
+void msnap_store_result(msnap *s, int failed, const char *why)
+{
+    if (s != NULL)
+        mstore_result(s->store, &s->cfg->state, failed, why);
 }
 
 static int differs(const char *a, const char *b)
@@ -203,7 +231,9 @@ int msnap_reload(const msnap_source *src)
 {
     char err[1024];
     itip_config *cfg = msnap_load(src, err, sizeof err);
+    mstore *ms = NULL;
     msnap *old;
+    int r;
 
     if (cfg == NULL) {
         mlog(LOG_ERR, "reload failed, keeping the current configuration: %s", err);
@@ -212,9 +242,13 @@ int msnap_reload(const msnap_source *src)
     old = msnap_acquire();
     if (old != NULL)
         note_restart_only(old->cfg, cfg);
+    r = old != NULL ? mstore_for_reload(old->store, old->cfg, cfg, &ms) : mstore_new(cfg, &ms);
     msnap_release(old);
-    mlog_configure(cfg->syslog_facility, cfg->log_level);
-    if (msnap_install(cfg) < 0) {
+    if (r < 0)
+        itip_config_free(cfg);
+    else
+        mlog_configure(cfg->syslog_facility, cfg->log_level);
+    if (r < 0 || install(cfg, ms) < 0) {
         mlog(LOG_ERR, "reload failed, keeping the current configuration: out of memory");
         return -1;
     }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "milter_verdict.h"
+#include "repair.h"
 #include "rules.h"
 
 char *mverdict_printable(const char *text, size_t max)
@@ -103,28 +104,41 @@ int mverdict_fold(strbuf *out, size_t name_len, const char *text, int leadspc)
     return 0;
 }
 
+/* The action of finding I: the configured one, except that a repair tried and not made
+ * falls back to the severity's action (itip_repair_fallback). */
+static itip_action finding_action(const itip_config *cfg, const mverdict_input *in, size_t i)
+{
+    const itip_finding *x = &in->findings->v[i];
+    itip_action a = itip_config_action(cfg, x->rule, x->severity);
+
+    if (a == ITIP_ACT_REPAIR && in->repaired != NULL && !in->repaired[i])
+        a = itip_repair_fallback(cfg, x->severity);
+    return a;
+}
+
 /* The strongest action among the findings, and the highest severity among those that ask
  * for it. */
-static void decide(mverdict *v, const itip_config *cfg, const itip_findings *f)
+static void decide(mverdict *v, const itip_config *cfg, const mverdict_input *in)
 {
+    const itip_findings *f = in->findings;
     size_t i;
 
     v->wanted = ITIP_ACT_NONE;
     for (i = 0; i < f->n; i++) {
-        itip_action a = itip_config_action(cfg, f->v[i].rule, f->v[i].severity);
+        itip_action a = finding_action(cfg, in, i);
         if (a > v->wanted)
             v->wanted = a;
     }
     for (i = 0; i < f->n; i++)
-        if (itip_config_action(cfg, f->v[i].rule, f->v[i].severity) == v->wanted &&
-            f->v[i].severity > v->severity)
+        if (finding_action(cfg, in, i) == v->wanted && f->v[i].severity > v->severity)
             v->severity = f->v[i].severity;
 }
 
 /* "a, b" of the deciding findings (SEP ", ") or of all findings (SEP ","), each rule once. */
-static char *rule_list(const itip_config *cfg, const itip_findings *f, itip_action only,
+static char *rule_list(const itip_config *cfg, const mverdict_input *in, itip_action only,
                        const char *sep)
 {
+    const itip_findings *f = in->findings;
     char seen[ITIP_RULE_COUNT];
     strbuf b;
     size_t i;
@@ -134,8 +148,7 @@ static char *rule_list(const itip_config *cfg, const itip_findings *f, itip_acti
     itip_strbuf_init(&b, 0);
     for (i = 0; i < f->n && !err; i++) {
         const itip_finding *x = &f->v[i];
-        if (seen[x->rule] || (only != ITIP_ACT_NONE &&
-                              itip_config_action(cfg, x->rule, x->severity) != only))
+        if (seen[x->rule] || (only != ITIP_ACT_NONE && finding_action(cfg, in, i) != only))
             continue;
         seen[x->rule] = 1;
         err = (b.len && itip_strbuf_append(&b, sep, strlen(sep)) < 0) ||
@@ -160,10 +173,17 @@ static char *folded(const itip_config *cfg, const char *suffix, const char *text
     return itip_strbuf_detach(&b, NULL);
 }
 
-static int build_result(mverdict *v, const itip_config *cfg, int leadspc)
+/* "pass method=M uid=U", or "ACTION (SEVERITY: RULES) method=M uid=U [dry-run=A]"; then
+ * "; NOTE" when the stateful rules were skipped (the note made printable here). */
+static int build_result(mverdict *v, const itip_config *cfg, const char *state_note,
+                        int leadspc)
 {
+    char *note = state_note ? mverdict_printable(state_note, MV_NOTE_MAX) : NULL;
     strbuf t;
     int r;
+
+    if (state_note != NULL && note == NULL)
+        return -1;
 
     itip_strbuf_init(&t, 0);
     if (v->wanted == ITIP_ACT_NONE && !v->error)
@@ -174,8 +194,11 @@ static int build_result(mverdict *v, const itip_config *cfg, int leadspc)
                           v->method, v->uid);
     if (r == 0 && v->action != v->wanted)
         r = itip_strbuf_printf(&t, " dry-run=%s", itip_action_name(v->wanted));
+    if (r == 0 && note != NULL)
+        r = itip_strbuf_printf(&t, "; %s", note);
     v->result = r == 0 ? folded(cfg, "-Result", t.s, leadspc) : NULL;
     itip_strbuf_free(&t);
+    free(note);
     return v->result ? 0 : -1;
 }
 
@@ -218,6 +241,16 @@ static int build_findings(mverdict *v, const itip_config *cfg, const mverdict_in
     return 0;
 }
 
+/* <prefix>-Repaired: what the repair changed. */
+static int build_repaired(mverdict *v, const itip_config *cfg, const char *repairs, int leadspc)
+{
+    char *text = mverdict_printable(repairs, MV_REPAIRED_MAX);
+
+    v->repaired = text ? folded(cfg, "-Repaired", text, leadspc) : NULL;
+    free(text);
+    return v->repaired ? 0 : -1;
+}
+
 static int build_texts(mverdict *v)
 {
     strbuf t;
@@ -246,9 +279,8 @@ static int build_strings(mverdict *v, const itip_config *cfg, const mverdict_inp
 {
     v->method = mverdict_printable(in->method, 20);
     v->uid = mverdict_printable(in->uid, MV_UID_MAX);
-    v->rules = v->error ? strdup("internal-error") : rule_list(cfg, in->findings, v->wanted, ", ");
-    v->all_rules = v->error ? strdup("internal-error") : rule_list(cfg, in->findings,
-                                                                    ITIP_ACT_NONE, ",");
+    v->rules = v->error ? strdup("internal-error") : rule_list(cfg, in, v->wanted, ", ");
+    v->all_rules = v->error ? strdup("internal-error") : rule_list(cfg, in, ITIP_ACT_NONE, ",");
     if (v->all_rules != NULL && v->all_rules[0] == '\0') {
         free(v->all_rules);
         v->all_rules = strdup("-");
@@ -271,14 +303,19 @@ int mverdict_build(mverdict *v, const itip_config *cfg, const mverdict_input *in
     if (v->error)
         v->wanted = cfg->on_internal_error;
     else
-        decide(v, cfg, in->findings);
+        decide(v, cfg, in);
     v->action = cfg->dry_run && v->wanted > ITIP_ACT_TAG ? ITIP_ACT_TAG : v->wanted;
     /* headers: every message with a calendar part or a finding; on an internal error only
      * when on_internal_error asks for tag or more */
     tagged = v->error ? v->action >= ITIP_ACT_TAG : in->calendar_parts > 0 || in->findings->n > 0;
-    if (build_strings(v, cfg, in) < 0 || (tagged && build_result(v, cfg, leadspc) < 0) ||
+    if (build_strings(v, cfg, in) < 0 || (tagged && build_result(v, cfg, in->state_note, leadspc) < 0) ||
         (tagged && v->action >= ITIP_ACT_TAG && build_findings(v, cfg, in, leadspc) < 0) ||
         build_texts(v) < 0) {
+        mverdict_free(v);
+        return -1;
+    }
+    if (v->action == ITIP_ACT_REPAIR && in->repairs != NULL &&
+        build_repaired(v, cfg, in->repairs, leadspc) < 0) {
         mverdict_free(v);
         return -1;
     }
@@ -299,5 +336,6 @@ void mverdict_free(mverdict *v)
     free(v->result);
     free(v->reason);
     free(v->reply);
+    free(v->repaired);
     memset(v, 0, sizeof *v);
 }

@@ -9,7 +9,8 @@ ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not o
 
 want=$(sed -n 's/^RULE([A-Z0-9_]*, *"\([^"]*\)", *"\([^"]*\)", *\([A-Z_]*\),.*/\1 \2 \3/p' "$top_srcdir/include/rules.def" |
        sed 's/ - / project /; s/WOULD_FAIL$/would-fail/; s/DEGRADE$/degrade/; s/INFO$/info/')
-got=$(awk '/^\.B / { id = $2; next } id != "" && /^\(/ { sub(/^\(/, ""); split($0, a, /[,)]/);
+got=$(awk '/^\.SH / { inrules = ($2 == "RULES") } !inrules { next }
+           /^\.B / { id = $2; next } id != "" && /^\(/ { sub(/^\(/, ""); split($0, a, /[,)]/);
            gsub(/ /, "", a[1]); gsub(/ /, "", a[2]); print id, a[1], a[2]; id = "" }' \
       "$top_srcdir/man/itip-milter.conf.5" | grep -v '^$' | awk 'NF == 3')
 [ -n "$want" ] && [ "$want" = "$got" ]; ok $? "itip-milter.conf(5) lists every rule of rules.def with its number and severity"

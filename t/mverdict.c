@@ -1,7 +1,8 @@
 /*
  * mverdict.c - unit tests of milter_verdict.c: action resolution (strongest wins, per-rule
  * actions, dry_run), header texts and folding (78 columns, "\n\t", printable ASCII only),
- * the capped X-ITIP-Finding list, quarantine reason and SMTP reply text ('%' escaped).
+ * the capped X-ITIP-Finding list, quarantine reason and SMTP reply text ('%' escaped), the
+ * repair action's fallback and X-ITIP-Repaired.
  * TAP output; no libmilter, no network.
  */
 #include "ac-config.h"
@@ -58,6 +59,65 @@ static void add(itip_findings *f, const char *id, itip_severity sev, const char 
     itip_findings_add(f, rule(id), sev, 0, "REPLY", "uid-1", "VEVENT", NULL, "%s", detail);
 }
 
+/* The repair action: repair stands until tried; a repair made keeps it and brings
+ * X-ITIP-Repaired; one not made falls back to actions.<severity>, or tag. */
+static void test_repair(void)
+{
+    itip_config *cfg = itip_config_default();
+    itip_rule_id cc = rule("reply-attendee-critical-change-missing");
+    unsigned char yes[2] = { 1, 0 }, no[2] = { 0, 0 };
+    itip_findings f;
+    mverdict_input in;
+    mverdict v;
+    char *s;
+
+    if (cfg == NULL)
+        return;
+    cfg->rule_actions[cc] = ITIP_ACT_REPAIR;
+    itip_findings_init(&f, 100, NULL);
+    add(&f, "reply-attendee-critical-change-missing", ITIP_SEV_WOULD_FAIL, "stamp missing");
+    add(&f, itip_rules[0].id, ITIP_SEV_INFO, "an info finding");
+    memset(&in, 0, sizeof in);
+    in.findings = &f;
+    in.calendar_parts = 1;
+    in.method = "REPLY";
+    in.uid = "u@example.org";
+    ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.action == ITIP_ACT_REPAIR &&
+       v.repaired == NULL && v.reason == NULL && v.result &&
+       strncmp(v.result, "repair (would-fail: reply-attendee-critical-change-missing)", 59) == 0,
+       "repair: the verdict before the repair says repair");
+    mverdict_free(&v);
+    in.repaired = yes;
+    in.repairs = "reply-attendee-critical-change-missing part=0: "
+                 "X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE:20260601T100000Z added";
+    ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.action == ITIP_ACT_REPAIR && v.repaired &&
+       well_folded("X-ITIP-Repaired", v.repaired, 0), "repair made: X-ITIP-Repaired, folded");
+    s = v.repaired ? strdup(v.repaired) : NULL;
+    if (s)
+        unfold(s);
+    is_str(s, in.repairs, "repair made: X-ITIP-Repaired names the change");
+    free(s);
+    mverdict_free(&v);
+    in.repaired = no;
+    ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.action == ITIP_ACT_QUARANTINE &&
+       v.repaired == NULL && v.reason && v.result &&
+       strncmp(v.result, "quarantine (would-fail: reply-attendee-critical-change-missing)",
+               63) == 0, "repair not made: actions.would-fail (quarantine) applies");
+    mverdict_free(&v);
+    cfg->actions[ITIP_SEV_WOULD_FAIL] = ITIP_ACT_REPAIR;
+    ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.action == ITIP_ACT_TAG && v.repaired == NULL,
+       "repair not made and actions.would-fail = repair: tag");
+    mverdict_free(&v);
+    in.repaired = NULL;
+    cfg->dry_run = 1;
+    ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.action == ITIP_ACT_TAG &&
+       v.wanted == ITIP_ACT_REPAIR && v.result && strstr(v.result, "dry-run=repair"),
+       "dry_run: tag, dry-run=repair");
+    mverdict_free(&v);
+    itip_findings_clear(&f);
+    itip_config_free(cfg);
+}
+
 int main(void)
 {
     itip_config *cfg = itip_config_default();
@@ -94,6 +154,35 @@ int main(void)
        strcmp(v.result + 1, "pass method=REQUEST uid=abc@example.org") == 0,
        "SMFIP_HDR_LEADSPC: the value carries its leading space");
     mverdict_free(&v);
+
+    /* stateful rules skipped: a note ends X-ITIP-Result, made printable and bounded */
+    in.state_note = "state unavailable, stateful rules skipped";
+    ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.result != NULL &&
+       (s = strdup(v.result)) != NULL, "pass with a state note");
+    if (s)
+        unfold(s);
+    is_str(s, "pass method=REQUEST uid=abc@example.org; state unavailable, stateful rules "
+           "skipped", "the note follows '; ' at the end of X-ITIP-Result");
+    ok(v.result && well_folded("X-ITIP-Result", v.result, 0), "... and is folded");
+    free(s);
+    mverdict_free(&v);
+    in.state_note = "redis: \r\nInjected: \x01 header";
+    s = mverdict_build(&v, cfg, &in, 0) == 0 && v.result ? strdup(v.result) : NULL;
+    if (s)
+        unfold(s);
+    ok(s && well_folded("X-ITIP-Result", v.result, 0) &&
+       strstr(s, "; redis: ??Injected: ? header"),
+       "the note is made printable: no CR, LF or controls reach the header");
+    free(s);
+    mverdict_free(&v);
+    in.state_note = NULL;
+    in.calendar_parts = 0;
+    in.state_note = "state unavailable, stateful rules skipped";
+    ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.result == NULL,
+       "plain mail: no header even with a state note");
+    mverdict_free(&v);
+    in.state_note = NULL;
+    in.calendar_parts = 1;
 
     /* strongest action wins: info -> log, would-fail -> quarantine */
     add(&f, r1, ITIP_SEV_INFO, "an info finding");
@@ -196,5 +285,6 @@ int main(void)
 
     itip_findings_clear(&f);
     itip_config_free(cfg);
+    test_repair();
     return done_testing();
 }

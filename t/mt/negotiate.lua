@@ -1,6 +1,6 @@
 -- negotiate.lua - what itip-milter asks of the MTA: header and quarantine actions, SKIP and
 -- HDR_LEADSPC; no stage switched off (no-op callbacks spare Postfix's lone macro packets);
--- no body replacement.  And a health probe: a connection that closes before negotiating.
+-- body replacement (the repair action), taken when offered.  And a health probe: a connection that closes before negotiating.
 local t = dofile(srcdir .. "/t/mt/lib.lua")
 t.run(function()
     local probe = mt.connect(sock, 40, 0.25)
@@ -11,7 +11,7 @@ t.run(function()
     t.check(mt.test_action(conn, SMFIF_ADDHDRS), "asks for SMFIF_ADDHDRS")
     t.check(mt.test_action(conn, SMFIF_CHGHDRS), "asks for SMFIF_CHGHDRS")
     t.check(mt.test_action(conn, SMFIF_QUARANTINE), "asks for SMFIF_QUARANTINE")
-    t.check(not mt.test_action(conn, SMFIF_CHGBODY), "does not ask to change the body")
+    t.check(mt.test_action(conn, SMFIF_CHGBODY), "asks for SMFIF_CHGBODY (the repair action)")
     t.check(not mt.test_action(conn, SMFIF_ADDRCPT) and not mt.test_action(conn, SMFIF_DELRCPT),
             "does not ask to change recipients")
     t.check(mt.test_option(conn, SMFIP_SKIP), "asks for SMFIP_SKIP")

@@ -1,0 +1,178 @@
+#!/bin/sh
+# repair.sh - the repair action end to end: over the milter protocol (miltertest,
+# t/mt/repair.lua) and through a real Postfix (t/lib/postfix.sh, smtp-sink next hop).
+#
+# miltertest: the body replaced with exactly the expected bytes, X-ITIP-Repaired, a forged one
+# removed, the fallback when the repair cannot be made or the body is too large to keep,
+# dry_run.  Postfix: a base64, a quoted-printable and a 7bit REPLY without the critical-change
+# stamp (to a legacy_cdo_domains organizer, so would-fail) pass a milter configured with
+# action = "repair"; each is delivered, checked again with itip-check no longer has the
+# finding, and differs from what was sent only inside the calendar part and in the added
+# headers (Received, X-ITIP-*).  Parts that need root, Postfix or miltertest skip loudly.
+set -u
+: "${top_srcdir:?}" "${top_builddir:?}"
+. "$top_srcdir/t/lib/tap.sh"
+MILTER="$top_builddir/itip-milter"
+CHECK="$top_builddir/itip-check"
+PY="${PYTHON3:-python3}"
+R="$top_srcdir/t/repair"
+
+command -v "$PY" >/dev/null 2>&1 || skip_all "python3 is not installed"
+[ -x "$MILTER" ] && [ -x "$CHECK" ] || skip_all "itip-milter / itip-check were not built"
+command -v miltertest >/dev/null 2>&1 ||
+    skip_all "miltertest is not installed (Debian package miltertest)"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root to start a private Postfix"
+PATH="$PATH:/usr/sbin"
+for c in postfix postconf postqueue smtp-sink; do
+    command -v $c >/dev/null 2>&1 || skip_all "$c not found (Debian package postfix)"
+done
+. "$top_srcdir/t/lib/postfix.sh"
+. "$top_srcdir/t/lib/sink.sh"
+
+T=$(mktemp -d /tmp/itr.XXXXXX)        # short: unix socket paths must fit 108 bytes
+chmod 755 "$T"
+trap 'pf_stop "$T/pf"; bg_cleanup; rm -rf "$T"' EXIT
+CONF="$T/m.conf"
+LOG="$T/milter.log"
+REPAIR='legacy_cdo_domains = [ "legacy.example" ];
+rules = {
+  reply-attendee-critical-change-missing = { action = "repair"; };
+  reply-attendee-critical-change-invalid = { action = "repair"; };
+  mime-method-param-missing = { action = "repair"; };
+};'
+
+reload() { # reload CONFIG-TEXT: install it, SIGUSR1, wait until the milter says so
+    before=$(grep -c "configuration reloaded" "$LOG")
+    printf '%s\n' "$1" >"$CONF"
+    kill -USR1 "$MPID"
+    wait_for 10 sh -c "[ \$(grep -c 'configuration reloaded' '$LOG') -gt $before ]"
+}
+
+mt_run() { # mt_run EXPECT: t/mt/repair.lua; its checks become TAP lines
+    miltertest -D sock="unix:$T/s" -D srcdir="$top_srcdir" -D expect="$1" \
+        -s "$top_srcdir/t/mt/repair.lua" >"$T/mt.out" 2>&1
+    mt_rc=$?
+    mt_n=0
+    while IFS= read -r line; do
+        case "$line" in
+        "ok - "*) ok 0 "miltertest $1: ${line#ok - }"; mt_n=$((mt_n + 1)) ;;
+        "not ok - "*) ok 1 "miltertest $1: ${line#not ok - }"; mt_n=$((mt_n + 1)) ;;
+        *) echo "# $line" ;;
+        esac
+    done <"$T/mt.out"
+    [ $mt_rc -eq 0 ] && [ $mt_n -gt 0 ]
+    ok $? "miltertest $1: ran to the end (status $mt_rc, $mt_n checks)"
+}
+
+# ---- the milter protocol ----
+printf '%s\n' "$REPAIR" >"$CONF"
+bg_start MPID "$MILTER" -f -c "$CONF" -p "unix:$T/s" 2>"$LOG"
+wait_for 10 sh -c "grep -q 'starting: socket' '$LOG'"; ok $? "milter started (unix socket)"
+mt_run made
+grep -q "qid=MT-REP-1 repair made: reply-attendee-critical-change-missing part=0: " "$LOG"
+ok $? "log: the repair made, with rule and part"
+grep -q "qid=MT-REP-FLOAT repair not made: reply-attendee-critical-change-missing part=0: .*DTSTAMP" \
+    "$LOG"
+ok $? "log: the repair not made, with the reason"
+grep -q "qid=MT-REP-1 .*action=repair" "$LOG"; ok $? "log line: action=repair"
+reload "$REPAIR
+max_calendar_parts = 1;
+max_calendar_part_size = 8192;"
+ok $? "reload: repair limit 8 KiB"
+mt_run toolarge
+grep -q "qid=MT-REP-BIG repair not made: the body is larger than" "$LOG"
+ok $? "log: the body was too large to keep"
+reload "$REPAIR
+dry_run = true;"
+ok $? "reload: dry_run"
+mt_run dryrun
+bg_stop "$MPID"
+
+# ---- through Postfix ----
+SMTPD=$(free_port)
+SINK=$(free_port)
+MPORT=$(free_port)
+printf '%s\n' "$REPAIR" >"$CONF"
+bg_start MPID "$MILTER" -f -c "$CONF" -p "inet:$MPORT@127.0.0.1" 2>>"$LOG"
+wait_for 10 sh -c "grep -q 'starting: socket inet:$MPORT' '$LOG'"
+ok $? "milter listening on inet:$MPORT@127.0.0.1"
+pf_setup "$T/pf" "$SMTPD" "$SINK" "inet:127.0.0.1:$MPORT"
+sink_start "$T/sink" "$SINK"
+pf_start "$T/pf"; ok $? "private Postfix started"
+wait_for 20 "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' \
+    "$SMTPD"
+
+MSGS="b64-nested-crlf.eml qp-lf.eml 7bit-crlf.eml"
+set --
+for m in $MSGS; do set -- "$@" "$R/$m"; done
+"$PY" "$top_srcdir/t/lib/smtpsend.py" 127.0.0.1 "$SMTPD" anton@example.net olga@legacy.example \
+    "$@" >"$T/sent" 2>&1
+sed 's/^/# /' "$T/sent"
+[ "$(awk '$2 == 250' "$T/sent" | wc -l)" -eq 3 ]; ok $? "three REPLYs accepted (250)"
+pf_wait_idle "$T/pf" && [ "$(sink_count "$T/sink")" -eq 3 ]
+ok $? "all three delivered, none held"
+
+printf '%s\n' "$REPAIR" >"$T/check.conf"
+for m in $MSGS; do
+    id=$(tr -d '\r' <"$R/$m" | sed -n 's/^Message-ID: <\(.*\)>$/\1/p')
+    F=$(sink_find "$T/sink" "$id")
+    [ -n "$F" ]; ok $? "$m: delivered"
+    [ -n "$F" ] || continue
+    "$CHECK" -c "$T/check.conf" --json "$F" >"$T/check.json"
+    "$PY" - "$T/check.json" <<'PYEOF'
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+sys.exit(0 if d["calendar_parts"] == 1 and not d["findings"] else 1)
+PYEOF
+    ok $? "$m: itip-check on the delivered message: no finding left"
+    "$PY" - "$R/$m" "$F" >"$T/cmp.out" 2>&1 <<'PYEOF'
+import re, sys
+
+def split(path):
+    data = open(path, "rb").read().replace(b"\r\n", b"\n")
+    head, _, body = data.partition(b"\n\n")
+    fields = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    return fields, body
+
+of, ob = split(sys.argv[1])
+df, db = split(sys.argv[2])
+db = db[:-1] if db.endswith(b"\n\n") else db          # smtp-sink's extra newline
+added = re.compile(rb"^(Received|X-Client-[A-Za-z]+|X-Helo-Args|X-Mail-Args|X-Rcpt-Args"
+                   rb"|X-ITIP-[A-Za-z]+):", re.I)
+ours = [re.sub(rb"\n\t", b" ", f) for f in df if re.match(rb"^X-ITIP-", f)]
+if [f for f in df if not added.match(f)] != of:
+    sys.exit("headers differ beyond Received, smtp-sink's and X-ITIP-*")
+if not any(f.startswith(b"X-ITIP-Result: repair (would-fail: ") for f in ours):
+    sys.exit("no X-ITIP-Result: repair")
+if not any(f.startswith(b"X-ITIP-Repaired: ") and
+           b"reply-attendee-critical-change-missing part=0: " in f for f in ours):
+    sys.exit("no X-ITIP-Repaired naming the change")
+# the calendar part: from its Content-Type line to the boundary after its body
+start = ob.index(b"Content-Type: text/calendar")
+end = ob.index(b"\n--", ob.index(b"\n\n", start))
+pre = 0
+while pre < min(len(ob), len(db)) and ob[pre] == db[pre]:
+    pre += 1
+suf = 0
+while suf < min(len(ob), len(db)) - pre and ob[-1 - suf] == db[-1 - suf]:
+    suf += 1
+if pre < start or len(ob) - suf > end or ob == db:
+    sys.exit("body differs outside the calendar part (%d..%d vs %d..%d)"
+             % (pre, len(ob) - suf, start, end))
+PYEOF
+    what="X-ITIP-Result: repair, X-ITIP-Repaired; differs from what was sent only in the"
+    ok $? "$m: $what calendar part and the added headers"
+    sed 's/^/# /' "$T/cmp.out"
+done
+grep -q "repair made: mime-method-param-missing part=0: Content-Type method=REPLY added" "$LOG"
+ok $? "qp and 7bit: the method= parameter was added too"
+
+bg_stop "$MPID"
+! grep -q "ERROR: .*Sanitizer\|runtime error:" "$LOG"
+ok $? "no AddressSanitizer / UBSan report in the milter's output (sanitizer builds)"
+done_testing
