@@ -3,7 +3,7 @@
  * X-ITIP headers, inserts ours at the top, quarantines, sets the SMTP reply; and writes the
  * one log line per message.
  *
- * Exports mact_apply(), mact_replace_body() and mact_log().  Only for xxfi_eom (libmilter
+ * Exports mact_apply(), mact_replace_body(), mact_change_header() and mact_log().  Only for xxfi_eom (libmilter
  * accepts modifications nowhere else).  Never loses mail: a failed modification is logged,
  * and a failed quarantine turns into a temporary failure rather than a silent delivery.
  */
@@ -36,6 +36,10 @@ typedef struct {
  * them); QID for the log (or NULL).  0, or -1 when libmilter refused (logged; the caller
  * falls back). */
 int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qid);
+/* The repair action on a message header: the first field NAME gets VALUE (as libmilter
+ * takes it: folds as LF + blank; with SMFIP_HDR_LEADSPC its leading space included).  0, or
+ * -1 when libmilter refused (logged; the caller falls back). */
+int mact_change_header(SMFICTX *ctx, const char *name, const char *value, const char *qid);
 
 /* Applies V; returns the sfsistat for xxfi_eom. */
 sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v, const mact_msg *m);

@@ -1,11 +1,14 @@
 /*
  * milter_repair.h - the milter's side of the repair action: keeps the body bytes of a
  * message while a repair may be wanted, and at end of message runs the engine's repair
- * (repair.h), hands the new body to libmilter and rebuilds the verdict with the outcome.
+ * (repair.h), hands the new body (and, for a calendar part that is the whole message, its
+ * new Content-Type header) to libmilter and rebuilds the verdict with the outcome.
  *
  * Exports mrepair_*.  The body is kept only when the configuration asks for repair (and not
  * dry_run), the MTA lets us change bodies, and only up to itip_repair_body_limit(): a longer
- * body is dropped, no repair is made and the fallback action applies (logged).  Never
+ * body is dropped, no repair is made and the fallback action applies (logged).  The header
+ * block as fed to the engine is kept too (up to max_header_size), for the message's own
+ * Content-Type.  Never
  * changes a message whose verdict is not repair; never loses mail: every failure falls back.
  */
 #ifndef ITIP_MILTER_REPAIR_H
@@ -26,12 +29,16 @@ typedef struct {
     unsigned long long fed;     /* bytes fed to the engine so far (the callbacks count) */
     unsigned long long base;    /* stream offset of the body: the header block fed */
     strbuf body;                /* the body as the MTA sent it */
+    strbuf head;                /* the header block as fed to the engine (stream [0, base)) */
+    int head_state;             /* 0 keeping, 1 complete (end of headers), -1 dropped */
     itip_repair rep;            /* the outcome, alive until reset (the verdict points in) */
     char *summary;              /* what was repaired, for <prefix>-Repaired */
 } mrepair;
 
 /* At the start of a message.  CAN_CHGBODY: SMFIF_CHGBODY was negotiated. */
 void mrepair_start(mrepair *r, const itip_config *cfg, int can_chgbody);
+/* Every byte fed to the engine, headers included (the callbacks call it for each). */
+void mrepair_fed(mrepair *r, const void *buf, size_t len);
 /* At end of headers (the body starts at stream offset r->fed). */
 void mrepair_eoh(mrepair *r);
 /* Each body chunk. */

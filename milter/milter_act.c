@@ -7,7 +7,8 @@
  * tempfail changes nothing in the message: it is not accepted.  Never called outside eom.
  * The repair action's new body goes out first (mact_replace_body, in chunks of at most
  * MACT_BODY_CHUNK), so that a failure can still turn the verdict into its fallback before
- * any header is written; X-ITIP-Repaired then sits between X-ITIP-Result and the findings.
+ * any header is written (likewise mact_change_header, for a calendar part that is the whole
+ * message: its Content-Type is a message header); X-ITIP-Repaired then sits between X-ITIP-Result and the findings.
  */
 #include "ac-config.h"
 #include <stdint.h>
@@ -85,6 +86,17 @@ int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qi
             return -1;
         }
         off += n;
+    }
+    return 0;
+}
+
+int mact_change_header(SMFICTX *ctx, const char *name, const char *value, const char *qid)
+{
+    if (smfi_chgheader(ctx, (char *)(uintptr_t)name, 1, (char *)(uintptr_t)value) !=
+        MI_SUCCESS) {
+        mlog(LOG_ERR, "qid=%s smfi_chgheader %s failed: the header is not repaired",
+             qid ? qid : "NOQUEUE", name);
+        return -1;
     }
     return 0;
 }

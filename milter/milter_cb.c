@@ -14,7 +14,9 @@
  * the connection; at eom a message that passes is recorded in the store (see record()).
  * The repair action (milter_repair.c): while the configuration asks for it, the body bytes
  * are kept as well (and the rest of a body with a calendar part is not skipped); at eom a
- * verdict of repair is carried out before record() sees it.
+ * verdict of repair is carried out (new body, changed Content-Type) before record() sees it:
+ * a refusal by the MTA has already rebuilt the verdict into its fallback, so record() sees
+ * the final action, and mact_apply() lets every verdict below quarantine through unchanged.
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
  * refuses only an MTA that cannot add headers or quarantine.
  */
@@ -172,7 +174,7 @@ static void feed(msgctx *m, const void *buf, size_t len)
 
     if (m->error[0] == '\0' && itip_engine_feed(m->engine, buf, len) < 0)
         msg_error(m, itip_engine_error(m->engine));
-    m->repair.fed += len;
+    mrepair_fed(&m->repair, buf, len);
     m->ms += now_ms() - t0;
 }
 
@@ -448,6 +450,7 @@ static sfsistat finish(SMFICTX *ctx, connctx *c)
     if (cfg == NULL)            /* cannot happen: a snapshot is installed before smfi_main */
         return SMFIS_CONTINUE;
     verdict_input(m, &in);
+    /* record() last: after the repair was carried out or refused (the action is final) */
     if (mverdict_build(&v, cfg, &in, c->leadspc) < 0 ||
         mrepair_eom(&m->repair, ctx, cfg, m->engine, &v, &in, c->leadspc, m->qid) < 0 ||
         record(m, cfg, &v, &in, c->leadspc) < 0) {

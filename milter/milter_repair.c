@@ -6,7 +6,8 @@
  * of message: the verdict asks for repair -> the engine repairs what it can -> the verdict is
  * built again with the outcome (what was not repaired falls back) -> if it still says repair
  * the new body goes out through libmilter, and a refusal there rebuilds the verdict as if
- * nothing had been repaired.  Every repair made or not made is logged with its reason.
+ * nothing had been repaired; then a changed message header (the method= parameter of a
+ * calendar part that is the whole message), whose refusal takes back only that repair.  Every repair made or not made is logged with its reason.
  */
 #include "ac-config.h"
 #include <stdlib.h>
@@ -25,6 +26,7 @@ static void give_up(mrepair *r, const char *why)
     r->keep = -1;
     r->dropped = why;
     itip_strbuf_free(&r->body);
+    itip_strbuf_free(&r->head);
 }
 
 void mrepair_start(mrepair *r, const itip_config *cfg, int can_chgbody)
@@ -36,15 +38,29 @@ void mrepair_start(mrepair *r, const itip_config *cfg, int can_chgbody)
         return;
     r->keep = 1;
     itip_strbuf_init(&r->body, limit);
+    itip_strbuf_init(&r->head, cfg->limits.max_header_size);
     if (!can_chgbody)
         give_up(r, "the MTA does not let the milter change bodies");
     else if (limit == 0)
         give_up(r, "max_calendar_part_size or max_calendar_parts is 0");
 }
 
+void mrepair_fed(mrepair *r, const void *buf, size_t len)
+{
+    r->fed += len;
+    if (r->keep != 1 || r->head_state != 0)
+        return;
+    if (itip_strbuf_append(&r->head, buf, len) < 0) {
+        r->head_state = -1;       /* the message's own Content-Type cannot be repaired */
+        itip_strbuf_free(&r->head);
+    }
+}
+
 void mrepair_eoh(mrepair *r)
 {
     r->base = r->fed;
+    if (r->head_state == 0)
+        r->head_state = 1;
 }
 
 void mrepair_body(mrepair *r, const void *buf, size_t len)
@@ -96,6 +112,53 @@ static int rebuild(mverdict *v, const itip_config *cfg, const mverdict_input *in
     return mverdict_build(v, cfg, in, leadspc);
 }
 
+/* VALUE (as in the engine's stream) as libmilter takes it: line breaks as LF, and without
+ * the leading space the callbacks added when the MTA does not send its own (no LEADSPC). */
+static char *milter_value(const char *value, int leadspc)
+{
+    char *s, *d;
+
+    if (!leadspc && *value == ' ')
+        value++;
+    if ((s = strdup(value)) == NULL)
+        return NULL;
+    for (d = s; *value; value++)
+        if (!(*value == '\r' && value[1] == '\n'))
+            *d++ = *value;
+    *d = '\0';
+    return s;
+}
+
+/* Changes the message header the repair describes.  1 made, 0 refused (logged), -1 out of
+ * memory. */
+static int change_header(const mrepair *r, SMFICTX *ctx, int leadspc, const char *qid)
+{
+    char *value = milter_value(r->rep.header.new_value, leadspc);
+    int rc;
+
+    if (value == NULL)
+        return -1;
+    rc = mact_change_header(ctx, r->rep.header.name, value, qid) == 0;
+    free(value);
+    return rc;
+}
+
+/* The header change was refused: its repair (method=) is taken back, the others stand. */
+static void header_refused(mrepair *r, mverdict_input *in)
+{
+    size_t i;
+
+    for (i = 0; i < r->rep.nfindings && i < in->findings->n; i++)
+        if (in->findings->v[i].rule == ITIP_R_MIME_METHOD_PARAM_MISSING)
+            r->rep.repaired[i] = 0;
+    for (i = 0; i < r->rep.nitems; i++)
+        if (r->rep.items[i].rule == ITIP_R_MIME_METHOD_PARAM_MISSING)
+            r->rep.items[i].done = 0;
+    free(r->summary);
+    r->summary = itip_repair_summary(&r->rep);
+    in->repairs = r->summary;
+}
+
 int mrepair_eom(mrepair *r, SMFICTX *ctx, const itip_config *cfg, itip_engine *e, mverdict *v,
                 mverdict_input *in, int leadspc, const char *qid)
 {
@@ -111,7 +174,8 @@ int mrepair_eom(mrepair *r, SMFICTX *ctx, const itip_config *cfg, itip_engine *e
     }
     itip_repair_wanted(cfg, f, want);
     rc = r->keep == 1 ? itip_repair_run(&r->rep, e, want, r->body.s ? r->body.s : "",
-                                        r->body.len, r->base)
+                                        r->body.len, r->base,
+                                        r->head_state == 1 ? r->head.s : NULL, r->head.len)
                       : not_kept(r, f->n, qid);
     free(want);
     if (rc < 0) {
@@ -126,18 +190,30 @@ int mrepair_eom(mrepair *r, SMFICTX *ctx, const itip_config *cfg, itip_engine *e
         return -1;
     if (v->action != ITIP_ACT_REPAIR)
         return 0;                 /* nothing made, or a stronger fallback wins: unchanged */
-    if (r->rep.out != NULL && mact_replace_body(ctx, r->rep.out, r->rep.outlen, qid) == 0)
+    if ((r->rep.out == NULL && r->rep.header.name == NULL) ||
+        (r->rep.out != NULL && mact_replace_body(ctx, r->rep.out, r->rep.outlen, qid) != 0)) {
+        memset(r->rep.repaired, 0, r->rep.nfindings);
+        in->repairs = NULL;
+        mlog(LOG_NOTICE, "qid=%s the new body was refused: the fallback action applies",
+             qid_of(qid));
+        return rebuild(v, cfg, in, leadspc);
+    }
+    if (r->rep.header.name == NULL || (rc = change_header(r, ctx, leadspc, qid)) == 1)
         return 0;
-    memset(r->rep.repaired, 0, r->rep.nfindings);
-    in->repairs = NULL;
-    mlog(LOG_NOTICE, "qid=%s the new body was refused: the fallback action applies",
-         qid_of(qid));
+    if (rc < 0) {
+        mverdict_free(v);
+        return -1;
+    }
+    header_refused(r, in);
+    mlog(LOG_NOTICE, "qid=%s the new %s was refused: that repair's fallback action applies",
+         qid_of(qid), r->rep.header.name);
     return rebuild(v, cfg, in, leadspc);
 }
 
 void mrepair_reset(mrepair *r)
 {
     itip_strbuf_free(&r->body);
+    itip_strbuf_free(&r->head);
     itip_repair_free(&r->rep);
     free(r->summary);
     memset(r, 0, sizeof *r);

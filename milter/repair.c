@@ -5,7 +5,8 @@
  * Exports itip_repair_*.  The findings asked for are grouped by calendar part and kind of
  * repair; each part is decoded once (repair_enc.c), its text edited (repair_text.c), the body
  * encoded again and put in place of the old one; the method= parameter goes into the part's
- * own Content-Type field.  Each repair succeeds or fails as a whole and says why.  Bytes
+ * own Content-Type field (for a part that is the message itself, a message header: the
+ * change is described in r->header as well, for the milter, which holds only the body).  Each repair succeeds or fails as a whole and says why.  Bytes
  * outside the calendar parts are copied unchanged.  No libmilter, no I/O, never guesses: a
  * part that was truncated, badly encoded, in a charset that is not ASCII-compatible, or whose
  * bytes were not kept is left alone.
@@ -100,10 +101,13 @@ typedef struct {                  /* outcome of one kind of repair in one part *
 } outcome;
 
 typedef struct {
+    itip_repair *r;
     const itip_engine *e;
     const unsigned char *in;
     size_t len;
     unsigned long long base;
+    const unsigned char *head;    /* stream bytes [0, headlen), or NULL */
+    size_t headlen;
     sedit *se;
     size_t nse, ase;
     int *kinds;                   /* per item: rp_kind, or -1 */
@@ -292,18 +296,80 @@ static int contains_ci(const unsigned char *h, size_t n, const char *needle)
     return 0;
 }
 
+/* The stream bytes [FROM, TO): in IN, or in HEAD; NULL when they were not kept. */
+static const unsigned char *stream_bytes(const run *R, unsigned long long from,
+                                         unsigned long long to)
+{
+    if (to < from)
+        return NULL;
+    if (from >= R->base && to <= R->base + R->len)
+        return R->in + (from - R->base);
+    if (R->head != NULL && to <= R->headlen)
+        return R->head + from;
+    return NULL;
+}
+
+static char *dup_bytes(const unsigned char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+
+    if (s != NULL) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/* Describes in R->r->header the message's Content-Type field [FS, FE) of B with TEXT
+ * appended.  0 or -1. */
+static int describe_header(run *R, const hblock *b, size_t fs, size_t fe, const char *text,
+                           size_t tlen)
+{
+    itip_repair_header *h = &R->r->header;
+    size_t colon = fs, name_end;
+
+    while (b->h[colon] != ':')        /* is_ctype_line() found it */
+        colon++;
+    for (name_end = colon; name_end > fs && (b->h[name_end - 1] == ' ' ||
+                                              b->h[name_end - 1] == '\t'); name_end--)
+        ;
+    h->name = dup_bytes(b->h + fs, name_end - fs);
+    h->old_value = dup_bytes(b->h + colon + 1, fe - colon - 1);
+    h->new_value = malloc(fe - colon + tlen);
+    if (h->name == NULL || h->old_value == NULL || h->new_value == NULL)
+        return -1;
+    memcpy(h->new_value, b->h + colon + 1, fe - colon - 1);
+    memcpy(h->new_value + (fe - colon - 1), text, tlen);
+    h->new_value[fe - colon - 1 + tlen] = '\0';
+    return 0;
+}
+
+/* The method= repair's edits: the Content-Type field [FS, FE) of the part's header block B
+ * (at stream offset AT) gets TEXT (consumed) at its end.  0 or -1. */
+static int param_edit(run *R, const itip_calpart *cp, const hblock *b, size_t fs, size_t fe,
+                      char *text, size_t tlen)
+{
+    unsigned long long at = cp->hdr_start + fe;
+
+    if (cp->depth == 0 && describe_header(R, b, fs, fe, text, tlen) < 0) {
+        free(text);
+        return -1;
+    }
+    if (at >= R->base && at <= R->base + R->len)
+        return add_sedit(R, at, at, text, tlen);
+    free(text);                       /* a message header given as HEAD: described only */
+    return 0;
+}
+
 static int param_repair(run *R, const itip_calpart *cp, outcome *o)
 {
     char method[40], *text;
-    hblock b;
-    size_t fs, fe, next, tlen;
+    hblock b, rest;
+    size_t fs, fe, next, tlen, d1, d2, d3;
 
-    if (cp->depth == 0) {
-        snprintf(o->msg, sizeof o->msg, "the calendar part is the message itself: its "
-                 "Content-Type is a message header, which is not rewritten");
-        return 0;
-    }
-    if (cp->hdr_start < R->base || cp->body_start > R->base + R->len) {
+    b.h = stream_bytes(R, cp->hdr_start, cp->body_start);
+    b.n = (size_t)(cp->body_start - cp->hdr_start);
+    if (b.h == NULL) {
         snprintf(o->msg, sizeof o->msg, "the calendar part's header was not kept");
         return 0;
     }
@@ -312,14 +378,18 @@ static int param_repair(run *R, const itip_calpart *cp, outcome *o)
         snprintf(o->msg, sizeof o->msg, "the calendar has no usable METHOD");
         return 0;
     }
-    b.h = R->in + (cp->hdr_start - R->base);
-    b.n = (size_t)(cp->body_start - cp->hdr_start);
     if (find_ctype(&b, &fs, &fe, &next) != 0 || contains_ci(b.h + fs, fe - fs, "method")) {
         snprintf(o->msg, sizeof o->msg, "no Content-Type field to add method= to");
         return 0;
     }
+    rest.h = b.h + next;
+    rest.n = b.n - next;
+    if (find_ctype(&rest, &d1, &d2, &d3) == 0) {
+        snprintf(o->msg, sizeof o->msg, "more than one Content-Type field");
+        return 0;
+    }
     if ((text = param_text(&b, fe, next, method, &tlen)) == NULL ||
-        add_sedit(R, cp->hdr_start + fe, cp->hdr_start + fe, text, tlen) < 0)
+        param_edit(R, cp, &b, fs, fe, text, tlen) < 0)
         return -1;
     o->done = 1;
     snprintf(o->msg, sizeof o->msg, "Content-Type method=%s added", method);
@@ -456,7 +526,8 @@ static int run_all(itip_repair *r, run *R, const unsigned char *want)
 }
 
 int itip_repair_run(itip_repair *r, const itip_engine *e, const unsigned char *want,
-                    const void *in, size_t len, unsigned long long base)
+                    const void *in, size_t len, unsigned long long base, const void *head,
+                    size_t headlen)
 {
     run R;
     size_t i;
@@ -468,6 +539,9 @@ int itip_repair_run(itip_repair *r, const itip_engine *e, const unsigned char *w
     R.in = in;
     R.len = len;
     R.base = base;
+    R.head = head;
+    R.headlen = head != NULL ? headlen : 0;
+    R.r = r;
     rc = run_all(r, &R, want);
     for (i = 0; i < R.nse; i++)
         free(R.se[i].text);
@@ -487,6 +561,9 @@ void itip_repair_free(itip_repair *r)
     free(r->items);
     free(r->repaired);
     free(r->out);
+    free(r->header.name);
+    free(r->header.old_value);
+    free(r->header.new_value);
     memset(r, 0, sizeof *r);
 }
 

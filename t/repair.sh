@@ -8,7 +8,9 @@
 # stamp (to a legacy_cdo_domains organizer, so would-fail) pass a milter configured with
 # action = "repair"; each is delivered, checked again with itip-check no longer has the
 # finding, and differs from what was sent only inside the calendar part and in the added
-# headers (Received, X-ITIP-*).  Parts that need root, Postfix or miltertest skip loudly.
+# headers (Received, X-ITIP-*).  A REQUEST that is a top-level text/calendar without
+# method= gets the parameter in its Content-Type header (smfi_chgheader), its body delivered
+# byte for byte.  Parts that need root, Postfix or miltertest skip loudly.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/t/lib/tap.sh"
@@ -171,6 +173,43 @@ PYEOF
 done
 grep -q "repair made: mime-method-param-missing part=0: Content-Type method=REPLY added" "$LOG"
 ok $? "qp and 7bit: the method= parameter was added too"
+
+# the calendar part is the message: its Content-Type is a message header
+TOP="$R/top-level-request.eml"
+"$PY" "$top_srcdir/t/lib/smtpsend.py" 127.0.0.1 "$SMTPD" olga@example.org anton@example.net \
+    "$TOP" >"$T/sent" 2>&1
+sed 's/^/# /' "$T/sent"
+pf_wait_idle "$T/pf" && [ "$(sink_count "$T/sink")" -eq 4 ]
+ok $? "top-level REQUEST without method=: accepted and delivered"
+F=$(sink_find "$T/sink" "repair-top-request@example.org")
+"$CHECK" -c "$T/check.conf" --json "$F" >"$T/check.json" 2>&1
+"$PY" - "$T/check.json" <<'PYEOF'
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+sys.exit(0 if d["calendar_parts"] == 1 and
+         not [x for x in d["findings"] if x["rule"] == "mime-method-param-missing"] else 1)
+PYEOF
+ok $? "top level: itip-check on the delivered message: no mime-method-param-missing"
+"$PY" - "$TOP" "$F" >"$T/cmp.out" 2>&1 <<'PYEOF'
+import re, sys
+o = open(sys.argv[1], "rb").read().replace(b"\r\n", b"\n")
+d = open(sys.argv[2], "rb").read().replace(b"\r\n", b"\n")
+oh, _, ob = o.partition(b"\n\n")
+dh, _, db = d.partition(b"\n\n")
+db = db[:-1] if db.endswith(b"\n\n") else db          # smtp-sink's extra newline
+if db != ob:
+    sys.exit("the body differs")
+want = b'Content-Type: text/calendar;\n\tcharset="utf-8"; method=REQUEST\n'
+if want not in dh + b"\n":
+    sys.exit("no %r in the delivered header:\n%s" % (want, dh.decode(errors="replace")))
+if len(re.findall(rb"(?im)^content-type:", dh)) != 1:
+    sys.exit("not exactly one Content-Type header")
+if not re.search(rb"(?m)^X-ITIP-Repaired: mime-method-param-missing part=0: "
+                 rb"Content-Type method=REQUEST added$", re.sub(rb"\n[ \t]+", b" ", dh)):
+    sys.exit("no X-ITIP-Repaired naming the change")
+PYEOF
+ok $? "top level: Content-Type keeps its text and fold, gains method=REQUEST; body byte-identical"
+sed 's/^/# /' "$T/cmp.out"
 
 bg_stop "$MPID"
 ! grep -q "ERROR: .*Sanitizer\|runtime error:" "$LOG"

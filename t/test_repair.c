@@ -4,7 +4,9 @@
  * CRLF and LF, nested multiparts; the result differs from the original only inside the
  * calendar part; the engine run again no longer reports the repaired findings (and nothing
  * new); repairs that cannot be made say so and leave the bytes alone; the milter's view (the
- * body only, from an offset) gives the same bytes; the configuration helpers; real REPLYs
+ * body only, from an offset) gives the same bytes; a calendar part that is the whole message
+ * gets method= in its Content-Type header, described for the milter (which gets the header
+ * block apart from the body) and the body left alone; the configuration helpers; real REPLYs
  * of the shared corpus (skipped where absent).
  */
 #include "ac-config.h"
@@ -179,7 +181,7 @@ static void run_case(const itip_config *cfg, const rcase *c)
 
     n = itip_repair_wanted(cfg, f, want);
     ok(n > 0 && p != NULL, "%s: %zu finding(s) ask for repair", c->file, n);
-    ok(itip_repair_run(&r, e, want, msg, len, 0) == 0, "%s: repair runs", c->file);
+    ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0, "%s: repair runs", c->file);
     for (i = 0; i < 3 && c->rules[i]; i++) {
         const itip_repair_item *it = item(&r, c->rules[i]);
         ok(it && it->done, "%s: %s repaired (%s)", c->file, c->rules[i], it ? it->text : "-");
@@ -245,14 +247,14 @@ static void test_body_only(const itip_config *cfg)
 
     hlen = (size_t)(strstr(msg, "\r\n\r\n") - msg) + 4;
     itip_repair_wanted(cfg, f, want);
-    ok(itip_repair_run(&whole, e, want, msg, len, 0) == 0 &&
-       itip_repair_run(&body, e, want, msg + hlen, len - hlen, hlen) == 0,
+    ok(itip_repair_run(&whole, e, want, msg, len, 0, NULL, 0) == 0 &&
+       itip_repair_run(&body, e, want, msg + hlen, len - hlen, hlen, NULL, 0) == 0,
        "body only: repair runs");
     ok(whole.out && body.out && body.outlen + hlen == whole.outlen &&
        memcmp(body.out, whole.out + hlen, body.outlen) == 0,
        "body only: the same new body as from the whole message");
     /* bytes cut short: nothing is made, the reason is given */
-    rc = itip_repair_run(&cut, e, want, msg + hlen, 200, hlen);
+    rc = itip_repair_run(&cut, e, want, msg + hlen, 200, hlen, NULL, 0);
     ok(rc == 0 && cut.out == NULL && cut.nitems == 1 && !cut.items[0].done &&
        strstr(cut.items[0].text, "not kept"), "body cut short: not repaired (%s)",
        cut.nitems ? cut.items[0].text : "-");
@@ -260,6 +262,62 @@ static void test_body_only(const itip_config *cfg)
     itip_repair_free(&whole);
     itip_repair_free(&body);
     itip_repair_free(&cut);
+    free(want);
+    itip_engine_free(e);
+    free(msg);
+}
+
+/* A calendar part that is the whole message (base64, Content-Type folded, no method=): the
+ * message header is changed in the whole-message view and described in both views; the
+ * body is never touched. */
+#define OLD_CT " text/calendar;\r\n\tcharset=\"utf-8\""
+static void test_header_change(const itip_config *cfg)
+{
+    size_t len, hlen;
+    char *msg = slurp("top-level-request.eml", &len), *sum;
+    itip_engine *e = check(cfg, msg, len), *e2;
+    const itip_findings *f = itip_engine_findings(e);
+    unsigned char *want = calloc(f->n + 1, 1);
+    const itip_repair_item *it;
+    itip_repair whole, body, nohead;
+
+    hlen = (size_t)(strstr(msg, "\r\n\r\n") - msg) + 4;
+    ok(itip_repair_wanted(cfg, f, want) == 1 && has_rule(e, "mime-method-param-missing"),
+       "top level: mime-method-param-missing asks for repair");
+    ok(itip_repair_run(&whole, e, want, msg, len, 0, NULL, 0) == 0 &&
+       itip_repair_run(&body, e, want, msg + hlen, len - hlen, hlen, msg, hlen) == 0 &&
+       itip_repair_run(&nohead, e, want, msg + hlen, len - hlen, hlen, NULL, 0) == 0,
+       "top level: repair runs (whole message, body with header block, body alone)");
+    it = item(&whole, "mime-method-param-missing");
+    ok(it && it->done && strcmp(it->text, "Content-Type method=REQUEST added") == 0,
+       "top level: repaired (%s)", it ? it->text : "-");
+    ok(whole.repaired && whole.repaired[0], "top level: the finding is marked repaired");
+    sum = itip_repair_summary(&body);
+    is_str(sum, "mime-method-param-missing part=0: Content-Type method=REQUEST added",
+           "top level: summary for X-ITIP-Repaired");
+    free(sum);
+    is_str(body.header.name, "Content-Type", "top level: the header to change");
+    is_str(body.header.old_value, OLD_CT, "top level: its old value, fold kept");
+    is_str(body.header.new_value, OLD_CT "; method=REQUEST",
+           "top level: its new value, the parameter after the last line");
+    ok(whole.header.name && strcmp(whole.header.new_value, body.header.new_value) == 0,
+       "top level: described the same in the whole-message view");
+    ok(body.out == NULL && body.repaired && body.repaired[0],
+       "top level, milter view: made, and the body is not replaced");
+    ok(whole.out && whole.outlen == len + 16 &&
+       memcmp(whole.out + hlen + 16, msg + hlen, len - hlen) == 0 &&
+       memcmp(whole.out, msg, hlen - 4) != 0,
+       "top level, whole message: only the header block changed, the body byte-identical");
+    e2 = whole.out ? check(cfg, whole.out, whole.outlen) : NULL;
+    ok(e2 && itip_engine_findings(e2)->n == 0, "top level: checked again, no finding left");
+    itip_engine_free(e2);
+    it = item(&nohead, "mime-method-param-missing");
+    ok(it && !it->done && strstr(it->text, "not kept") && nohead.header.name == NULL &&
+       nohead.out == NULL, "top level, header block not given: not repaired (%s)",
+       it ? it->text : "-");
+    itip_repair_free(&whole);
+    itip_repair_free(&body);
+    itip_repair_free(&nohead);
     free(want);
     itip_engine_free(e);
     free(msg);
@@ -279,7 +337,7 @@ static void test_unsupported(void)
     itip_repair r;
 
     ok(itip_repair_wanted(cfg, f, want) == 1, "actions.degrade = repair: one finding wants it");
-    ok(itip_repair_run(&r, e, want, msg, len, 0) == 0, "unsupported: repair runs");
+    ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0, "unsupported: repair runs");
     it = item(&r, "reply-dtstamp-invalid");
     ok(it && !it->done && strstr(it->text, "no repair exists"), "reply-dtstamp-invalid: %s",
        it ? it->text : "-");
@@ -345,7 +403,7 @@ static void test_corpus(void)
         e = check(cfg, msg, len);
         want = calloc(itip_engine_findings(e)->n + 1, 1);
         itip_repair_wanted(cfg, itip_engine_findings(e), want);
-        ok(itip_repair_run(&r, e, want, msg, len, 0) == 0 && r.nitems > 0 && r.out != NULL,
+        ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0 && r.nitems > 0 && r.out != NULL,
            "corpus %s: repair runs, new bytes", files[i]);
         for (k = 0; k < r.nitems; k++)
             made &= r.items[k].done;
@@ -378,8 +436,8 @@ int main(void)
           STAMP "\nORGANIZER" },
         { "b64-oneline-sentinel.eml", { "reply-attendee-critical-change-invalid" }, NULL, "\n",
           0, STAMP },
-        { "top-level.eml", { "reply-attendee-critical-change-missing" },
-          "mime-method-param-missing", "\r\n", 0, STAMP },
+        { "top-level.eml", { "reply-attendee-critical-change-missing",
+                             "mime-method-param-missing" }, NULL, "\r\n", 0, STAMP },
     };
     itip_config *cfg;
     size_t i;
@@ -402,7 +460,7 @@ int main(void)
         const itip_repair_item *it;
         itip_repair r;
         itip_repair_wanted(cfg, itip_engine_findings(e), want);
-        ok(itip_repair_run(&r, e, want, msg, len, 0) == 0, "floating DTSTAMP: repair runs");
+        ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0, "floating DTSTAMP: repair runs");
         it = item(&r, "reply-attendee-critical-change-missing");
         ok(it && !it->done && strstr(it->text, "DTSTAMP"), "floating DTSTAMP: not repaired (%s)",
            it ? it->text : "-");
@@ -413,6 +471,7 @@ int main(void)
         free(msg);
     }
     test_body_only(cfg);
+    test_header_change(cfg);
     test_unsupported();
     test_configured();
     test_corpus();

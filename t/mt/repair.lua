@@ -3,7 +3,9 @@
 --             replaced (exactly the expected bytes, whole or in small chunks), X-ITIP-Repaired
 --             and X-ITIP-Result: repair are inserted, a forged X-ITIP-Repaired is deleted;
 --             a base64 part is replaced too; a REPLY whose DTSTAMP is floating cannot be
---             repaired: the fallback (quarantine) applies and the body is left alone
+--             repaired: the fallback (quarantine) applies and the body is left alone; a
+--             top-level text/calendar without method=: its Content-Type header is changed
+--             (folds and leading space as received), the body is not
 --   toolarge  the body passes max_calendar_parts x max_calendar_part_size: no repair, fallback
 --   dryrun    dry_run: tagged with dry-run=repair, body untouched
 local t = dofile(srcdir .. "/t/mt/lib.lua")
@@ -58,6 +60,24 @@ local function made()
             t.starts(t.header(conn, "X-ITIP-Result"),
                      "repair (would-fail: reply-attendee-critical-change-invalid)"),
             "base64 with a 4501 sentinel stamp: body replaced, X-ITIP-Result: repair")
+    mt.disconnect(conn)
+
+    local top = t.load(t.path("t/repair/top-level-request.eml"))
+    conn, r = send(top, top.body, "MT-REP-TOP")
+    local lead = mt.test_option(conn, SMFIP_HDR_LEADSPC) and " " or ""
+    t.check(r == SMFIR_CONTINUE and not mt.eom_check(conn, MT_QUARANTINE) and
+            not mt.eom_check(conn, MT_BODYCHANGE),
+            "top-level calendar: continue, body untouched")
+    t.check(mt.eom_check(conn, MT_HDRCHANGE, "Content-Type"),
+            "top-level calendar: Content-Type changed")
+    -- the value as the milter received it: under LEADSPC miltertest puts a space before what
+    -- t.start sends, which already starts with one
+    t.check(mt.eom_check(conn, MT_HDRCHANGE, "Content-Type",
+                         lead .. lead .. 'text/calendar;\n\tcharset="utf-8"; method=REQUEST'),
+            "top-level calendar: Content-Type gains method=REQUEST, fold kept")
+    t.check(t.header(conn, "X-ITIP-Repaired") ==
+            "mime-method-param-missing part=0: Content-Type method=REQUEST added",
+            "top-level calendar: X-ITIP-Repaired names the change")
     mt.disconnect(conn)
 
     local fl = t.load(t.path("t/repair/floating-dtstamp.eml"))
