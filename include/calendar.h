@@ -140,6 +140,13 @@ char *itip_header_addr(const char *header, char *buf, size_t len);
  * is on legacy_cdo_domains. */
 int itip_target_is_legacy(itip_calctx *c, icalcomponent *event);
 
+/* The VCALENDAR's VTIMEZONE for TZID (exact match first, then case-insensitive as in
+ * MS-OXCICAL) when every STANDARD/DAYLIGHT rule of it is yearly, so that libical's expansion
+ * of it stays cheap; else NULL. */
+icaltimezone *itip_cheap_zone(itip_calctx *c, const char *tzid);
+/* Number of entries of a libical BY* array of SIZE (ended by ICAL_RECURRENCE_ARRAY_MAX). */
+int itip_by_count(const short *a, int size);
+
 /* The main VEVENT (first without RECURRENCE-ID, else the first VEVENT), or NULL. */
 icalcomponent *itip_main_event(itip_calctx *c);
 

@@ -3,7 +3,8 @@
  * X-ITIP headers, inserts ours at the top, quarantines, sets the SMTP reply; and writes the
  * one log line per message.
  *
- * Exports mact_apply(), mact_replace_body(), mact_change_header() and mact_log().  Only for xxfi_eom (libmilter
+ * Exports mact_apply(), mact_replace_body(), mact_change_header() and mact_log().  Only for
+ * xxfi_eom (libmilter
  * accepts modifications nowhere else).  Never loses mail: a failed modification is logged,
  * and a failed quarantine turns into a temporary failure rather than a silent delivery.
  */

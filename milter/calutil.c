@@ -336,3 +336,54 @@ icalcomponent *itip_main_event(itip_calctx *c)
     }
     return first;
 }
+
+/* True if every STANDARD/DAYLIGHT rule of the zone is yearly, so that libical's expansion of
+ * it stays cheap (a few changes per year). */
+static int zone_yearly(icaltimezone *z)
+{
+    icalcomponent *vtz = icaltimezone_get_component(z), *sub;
+    icalcompiter it;
+
+    if (vtz == NULL)
+        return 0;
+    for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
+         (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {
+        icalproperty *r;
+        for (r = icalcomponent_get_first_property(sub, ICAL_RRULE_PROPERTY); r != NULL;
+             r = icalcomponent_get_next_property(sub, ICAL_RRULE_PROPERTY)) {
+            icalvalue *v = icalproperty_get_value(r);
+            if (v == NULL || icalvalue_isa(v) != ICAL_RECUR_VALUE ||
+                icalvalue_get_recur(v).freq != ICAL_YEARLY_RECURRENCE)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+icaltimezone *itip_cheap_zone(itip_calctx *c, const char *tzid)
+{
+    icaltimezone *tz;
+    icalcompiter it;
+    icalcomponent *vtz;
+
+    if (tzid == NULL || c->vcal == NULL)
+        return NULL;
+    tz = icalcomponent_get_timezone(c->vcal, tzid);
+    for (it = icalcomponent_begin_component(c->vcal, ICAL_VTIMEZONE_COMPONENT);
+         tz == NULL && (vtz = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {
+        icalproperty *p = icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
+        const char *id = p ? icalproperty_get_tzid(p) : NULL;
+        if (id != NULL && strcasecmp(id, tzid) == 0)
+            tz = icalcomponent_get_timezone(c->vcal, id);
+    }
+    return tz != NULL && zone_yearly(tz) ? tz : NULL;
+}
+
+int itip_by_count(const short *a, int size)
+{
+    int n = 0;
+
+    while (n < size && a[n] != ICAL_RECURRENCE_ARRAY_MAX)
+        n++;
+    return n;
+}

@@ -266,7 +266,8 @@ static int feed_all(itip_engine *e, const char *data, size_t len)
 
     do {
         size_t n = len - off < FEED_CHUNK ? len - off : FEED_CHUNK;
-        int rc = bare ? itip_engine_feed_ical(e, data + off, n) : itip_engine_feed(e, data + off, n);
+        int rc = bare ? itip_engine_feed_ical(e, data + off, n)
+                      : itip_engine_feed(e, data + off, n);
         if (rc < 0)
             return -1;
         off += n;

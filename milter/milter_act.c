@@ -8,7 +8,8 @@
  * The repair action's new body goes out first (mact_replace_body, in chunks of at most
  * MACT_BODY_CHUNK), so that a failure can still turn the verdict into its fallback before
  * any header is written (likewise mact_change_header, for a calendar part that is the whole
- * message: its Content-Type is a message header); X-ITIP-Repaired then sits between X-ITIP-Result and the findings.
+ * message: its Content-Type is a message header); X-ITIP-Repaired then sits between
+ * X-ITIP-Result and the findings.
  */
 #include "ac-config.h"
 #include <stdint.h>

@@ -7,7 +7,8 @@
  * built again with the outcome (what was not repaired falls back) -> if it still says repair
  * the new body goes out through libmilter, and a refusal there rebuilds the verdict as if
  * nothing had been repaired; then a changed message header (the method= parameter of a
- * calendar part that is the whole message), whose refusal takes back only that repair.  Every repair made or not made is logged with its reason.
+ * calendar part that is the whole message), whose refusal takes back only that repair.  Every
+ * repair made or not made is logged with its reason.
  */
 #include "ac-config.h"
 #include <stdlib.h>

@@ -308,7 +308,8 @@ int mverdict_build(mverdict *v, const itip_config *cfg, const mverdict_input *in
     /* headers: every message with a calendar part or a finding; on an internal error only
      * when on_internal_error asks for tag or more */
     tagged = v->error ? v->action >= ITIP_ACT_TAG : in->calendar_parts > 0 || in->findings->n > 0;
-    if (build_strings(v, cfg, in) < 0 || (tagged && build_result(v, cfg, in->state_note, leadspc) < 0) ||
+    if (build_strings(v, cfg, in) < 0 ||
+        (tagged && build_result(v, cfg, in->state_note, leadspc) < 0) ||
         (tagged && v->action >= ITIP_ACT_TAG && build_findings(v, cfg, in, leadspc) < 0) ||
         build_texts(v) < 0) {
         mverdict_free(v);

@@ -6,7 +6,8 @@
  * repair; each part is decoded once (repair_enc.c), its text edited (repair_text.c), the body
  * encoded again and put in place of the old one; the method= parameter goes into the part's
  * own Content-Type field (for a part that is the message itself, a message header: the
- * change is described in r->header as well, for the milter, which holds only the body).  Each repair succeeds or fails as a whole and says why.  Bytes
+ * change is described in r->header as well, for the milter, which holds only the body).  Each
+ * repair succeeds or fails as a whole and says why.  Bytes
  * outside the calendar parts are copied unchanged.  No libmilter, no I/O, never guesses: a
  * part that was truncated, badly encoded, in a charset that is not ASCII-compatible, or whose
  * bytes were not kept is left alone.

@@ -188,39 +188,6 @@ static walltime make_wall(struct icaltimetype t, int exact)
 
 /* ---- zones and frames ---- */
 
-/* True if every STANDARD/DAYLIGHT rule of the zone is yearly, so that libical's expansion of
- * it stays cheap. */
-static int zone_cheap(icaltimezone *z)
-{
-    icalcomponent *vtz = icaltimezone_get_component(z), *sub;
-    icalcompiter it;
-
-    if (vtz == NULL)
-        return 0;
-    for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
-         (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {
-        icalproperty *r;
-        for (r = icalcomponent_get_first_property(sub, ICAL_RRULE_PROPERTY); r != NULL;
-             r = icalcomponent_get_next_property(sub, ICAL_RRULE_PROPERTY)) {
-            icalvalue *v = icalproperty_get_value(r);
-            if (v == NULL || icalvalue_isa(v) != ICAL_RECUR_VALUE ||
-                icalvalue_get_recur(v).freq != ICAL_YEARLY_RECURRENCE)
-                return 0;
-        }
-    }
-    return 1;
-}
-
-static icaltimezone *usable_zone(itip_calctx *c, const char *tzid)
-{
-    icaltimezone *z;
-
-    if (tzid == NULL || c->vcal == NULL)
-        return NULL;
-    z = icalcomponent_get_timezone(c->vcal, tzid);
-    return z != NULL && zone_cheap(z) ? z : NULL;
-}
-
 static const char *tzid_of(icalproperty *p)
 {
     icalparameter *tp = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
@@ -240,7 +207,7 @@ static walltime to_frame(itip_calctx *c, const frame *f, struct icaltimetype t, 
         return make_wall(t, 1);
     if (f->is_date)
         return make_wall(t, 0);
-    from = t_utc ? icaltimezone_get_utc_timezone() : usable_zone(c, tzid);
+    from = t_utc ? icaltimezone_get_utc_timezone() : itip_cheap_zone(c, tzid);
     to = f->utc ? icaltimezone_get_utc_timezone() : f->zone;
     if (from == NULL || to == NULL)
         return make_wall(t, 0);
@@ -332,7 +299,7 @@ static int master_times(itip_calctx *c, master *m)
     m->f.is_date = t.is_date;
     m->f.utc = icaltime_is_utc(t);
     m->f.tzid = m->f.utc ? NULL : tzid_of(m->dtstart);
-    m->f.zone = m->f.is_date ? NULL : usable_zone(c, m->f.tzid);
+    m->f.zone = m->f.is_date ? NULL : itip_cheap_zone(c, m->f.tzid);
     m->start = make_wall(t, 1);
     if (m->rrule == NULL)
         return 1;
@@ -350,16 +317,8 @@ static int master_times(itip_calctx *c, master *m)
 
 /* ---- H1 ---- */
 
-static int count_by(const short *a, int size)
-{
-    int n = 0;
-
-    while (n < size && a[n] != ICAL_RECURRENCE_ARRAY_MAX)
-        n++;
-    return n;
-}
-
-#define NBY(r, field) count_by((r)->field, (int)(sizeof (r)->field / sizeof (r)->field[0]))
+#define NBY(r, field) \
+    itip_by_count((r)->field, (int)(sizeof (r)->field / sizeof (r)->field[0]))
 
 static int nth_ok(int pos)
 {

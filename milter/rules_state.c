@@ -385,7 +385,8 @@ static void check_c12(stcheck *s)
               "DTSTAMP %s is %s earlier than the REQUEST it answers (SEQUENCE %lld, DTSTAMP %s): "
               "the response looks out of date and is not recorded (KB Q202105)%s",
               tstr(o->dtstamp, t1, sizeof t1), span(b->req_dtstamp - o->dtstamp, sp, sizeof sp),
-              b->req_seq, tstr(b->req_dtstamp, t2, sizeof t2), itip_skew_note(s->w, note, sizeof note));
+              b->req_seq, tstr(b->req_dtstamp, t2, sizeof t2),
+              itip_skew_note(s->w, note, sizeof note));
 }
 
 static void check_c14(stcheck *s)

@@ -350,29 +350,6 @@ static void check_floating(tstate *st, icalcomponent *ev)
 
 /* ---- D6: end before start ---- */
 
-/* True if every STANDARD/DAYLIGHT rule of the zone is yearly, so that libical's expansion of it
- * is cheap (a few entries per year). */
-static int zone_cheap(icaltimezone *z)
-{
-    icalcomponent *vtz = icaltimezone_get_component(z), *sub;
-    icalcompiter it;
-
-    if (vtz == NULL)
-        return 0;
-    for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
-         (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {
-        icalproperty *r;
-        for (r = icalcomponent_get_first_property(sub, ICAL_RRULE_PROPERTY); r != NULL;
-             r = icalcomponent_get_next_property(sub, ICAL_RRULE_PROPERTY)) {
-            icalvalue *v = icalproperty_get_value(r);
-            if (v == NULL || icalvalue_isa(v) != ICAL_RECUR_VALUE ||
-                icalvalue_get_recur(v).freq != ICAL_YEARLY_RECURRENCE)
-                return 0;
-        }
-    }
-    return 1;
-}
-
 /* A DTSTART/DTEND value and how its zone is known. */
 typedef struct {
     struct icaltimetype t;
@@ -396,9 +373,7 @@ static int read_zoned(itip_calctx *c, icalproperty *p, zoned *z)
     z->tzid = tp ? icalparameter_get_tzid(tp) : NULL;
     z->zone = NULL;
     if (z->tzid != NULL && !icaltime_is_utc(z->t)) {
-        icaltimezone *tz = icalcomponent_get_timezone(c->vcal, z->tzid);
-        if (tz != NULL && zone_cheap(tz))
-            z->zone = tz;
+        z->zone = itip_cheap_zone(c, z->tzid);
     }
     return 1;
 }

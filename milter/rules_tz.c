@@ -264,43 +264,6 @@ static void check_g6(itip_calctx *c, icalcomponent *ev, int *count)
               frame_name(&e, b, sizeof b));
 }
 
-/* True if every STANDARD/DAYLIGHT rule of the zone is yearly, so that libical's expansion of it
- * is cheap (a few changes per year). */
-static int zone_yearly(icaltimezone *z)
-{
-    icalcomponent *vtz = icaltimezone_get_component(z), *sub;
-    icalcompiter it;
-
-    if (vtz == NULL)
-        return 0;
-    for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
-         (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {
-        icalproperty *r;
-        for (r = icalcomponent_get_first_property(sub, ICAL_RRULE_PROPERTY); r != NULL;
-             r = icalcomponent_get_next_property(sub, ICAL_RRULE_PROPERTY))
-            if (icalproperty_get_rrule(r).freq != ICAL_YEARLY_RECURRENCE)
-                return 0;
-    }
-    return 1;
-}
-
-/* The part's VTIMEZONE for TZID (exact match first, then case-insensitive), if usable. */
-static icaltimezone *resolve_zone(itip_calctx *c, const char *tzid)
-{
-    icaltimezone *tz = icalcomponent_get_timezone(c->vcal, tzid);
-    icalcompiter it;
-    icalcomponent *vtz;
-
-    for (it = icalcomponent_begin_component(c->vcal, ICAL_VTIMEZONE_COMPONENT);
-         tz == NULL && (vtz = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {
-        icalproperty *p = icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
-        const char *id = p ? icalproperty_get_tzid(p) : NULL;
-        if (id != NULL && strcasecmp(id, tzid) == 0)
-            tz = icalcomponent_get_timezone(c->vcal, id);
-    }
-    return tz != NULL && zone_yearly(tz) ? tz : NULL;
-}
-
 /* Seconds since the epoch of wall-clock time T in the frame of Z (Z_UTC or a resolved zone). */
 static long long instant(struct icaltimetype t, const zval *z)
 {
@@ -316,14 +279,14 @@ static long long instant(struct icaltimetype t, const zval *z)
 static int settle_frame(itip_calctx *c, zval *z, const zval *other)
 {
     if (z->kind == Z_TZID)
-        return (z->zone = resolve_zone(c, z->tzid)) != NULL;
+        return (z->zone = itip_cheap_zone(c, z->tzid)) != NULL;
     if (z->kind == Z_FLOATING) {
         if (other->kind == Z_FLOATING)
             return 0;
         z->kind = other->kind;
         z->tzid = other->tzid;
         if (z->kind == Z_TZID)
-            return (z->zone = resolve_zone(c, z->tzid)) != NULL;
+            return (z->zone = itip_cheap_zone(c, z->tzid)) != NULL;
     }
     return z->kind == Z_UTC;
 }
@@ -348,33 +311,25 @@ static int rdate_matches(itip_calctx *c, icalcomponent *master, const zval *m, l
     return 0;
 }
 
-static int by_len(const short *v, int max)
-{
-    int n = 0;
-
-    while (n < max && v[n] != ICAL_RECURRENCE_ARRAY_MAX)
-        n++;
-    return n;
-}
-
 /* True if REC is a plain daily..yearly rule whose instances libical finds quickly: one that a
  * MAPI recurrence pattern could hold, with BYMONTHDAY values that exist in a listed month.
  * An impossible rule (BYMONTH=2;BYMONTHDAY=30) makes libical search up to the year 2582. */
 static int rule_plain(const struct icalrecurrencetype *rec)
 {
     static const short mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int nmon = by_len(rec->by_month, ICAL_BY_MONTH_SIZE), i, j;
+    int nmon = itip_by_count(rec->by_month, ICAL_BY_MONTH_SIZE), i, j;
     short longest = 0;
 
     if (rec->freq < ICAL_DAILY_RECURRENCE || rec->freq > ICAL_YEARLY_RECURRENCE ||
-        by_len(rec->by_second, ICAL_BY_SECOND_SIZE) ||
-        by_len(rec->by_minute, ICAL_BY_MINUTE_SIZE) || by_len(rec->by_hour, ICAL_BY_HOUR_SIZE) ||
-        by_len(rec->by_year_day, ICAL_BY_YEARDAY_SIZE) ||
-        by_len(rec->by_week_no, ICAL_BY_WEEKNO_SIZE))
+        itip_by_count(rec->by_second, ICAL_BY_SECOND_SIZE) ||
+        itip_by_count(rec->by_minute, ICAL_BY_MINUTE_SIZE) ||
+        itip_by_count(rec->by_hour, ICAL_BY_HOUR_SIZE) ||
+        itip_by_count(rec->by_year_day, ICAL_BY_YEARDAY_SIZE) ||
+        itip_by_count(rec->by_week_no, ICAL_BY_WEEKNO_SIZE))
         return 0;
     if ((rec->freq == ICAL_DAILY_RECURRENCE || rec->freq == ICAL_WEEKLY_RECURRENCE) &&
-        (nmon || by_len(rec->by_month_day, ICAL_BY_MONTHDAY_SIZE) ||
-         by_len(rec->by_set_pos, ICAL_BY_SETPOS_SIZE)))
+        (nmon || itip_by_count(rec->by_month_day, ICAL_BY_MONTHDAY_SIZE) ||
+         itip_by_count(rec->by_set_pos, ICAL_BY_SETPOS_SIZE)))
         return 0;
     if (rec->freq == ICAL_MONTHLY_RECURRENCE && nmon)
         return 0;
@@ -383,7 +338,7 @@ static int rule_plain(const struct icalrecurrencetype *rec)
             if ((!nmon || icalrecurrencetype_month_month(rec->by_month[j]) == i + 1) &&
                 mdays[i] > longest)
                 longest = mdays[i];
-    for (i = 0; i < by_len(rec->by_month_day, ICAL_BY_MONTHDAY_SIZE); i++)
+    for (i = 0; i < itip_by_count(rec->by_month_day, ICAL_BY_MONTHDAY_SIZE); i++)
         if (rec->by_month_day[i] > longest || rec->by_month_day[i] < -longest)
             return 0;
     return 1;
