@@ -18,6 +18,8 @@ BUILD_PKGS="build-essential autoconf automake libtool pkg-config libmilter-dev l
 TEST_PKGS="python3 redis-server"
 # the milter tests: miltertest (Lua), a private Postfix, and what the unpacked Sendmail needs
 TEST_PKGS="$TEST_PKGS miltertest postfix m4 libwrap0 liblockfile1 libdb5.3 libldap-2.5-0 libsasl2-2 libnsl2 libssl3"
+# valgrind for t/postfix-valgrind.sh; clang and its libFuzzer runtime for make fuzz
+TEST_PKGS="$TEST_PKGS valgrind clang libclang-rt-14-dev"
 DEMO_PKGS="python3 postfix"
 SENDMAIL_DIR=/opt/itip-test/sendmail
 
@@ -72,6 +74,13 @@ summary() {
         END { printf "%d passed, %d failed, %d skipped\n", p, f + missing, s }'
 }
 
+# The counts of a TAP stream in the "# PASS: n" form of test-suite.log; a stream without a
+# plan (the script died) counts one failure.
+tap_counts() {
+    awk '/^ok / { p++ } /^not ok / { f++ } /^1\.\.0 # SKIP/ { s++ } /^1\.\.[0-9]/ { plan = 1 }
+         END { if (!plan) f++; printf "# PASS: %d\n# FAIL: %d\n# SKIP: %d\n", p, f, s }' "$1"
+}
+
 case "$MODE" in
 demo)
     # shellcheck disable=SC2086
@@ -97,12 +106,29 @@ test)
     for d in build/normal build/sanitize; do
         [ $rc -eq 0 ] || { echo "== failures in $d =="; grep -h -B2 -A30 '^not ok\|^# FAIL\|ERROR' "$d"/t/*.log 2>/dev/null | head -200 || true; }
     done
+    echo "== make fuzz-run (libFuzzer harnesses, 60 s each) =="
+    fuzz=0
+    rm -f build/normal/fuzz.log
+    if make -C build/normal fuzz >build/normal/fuzz-build.log 2>&1; then
+        make -C build/normal fuzz-run FUZZ_SECONDS=60 2>&1 | tee build/normal/fuzz.log
+    else
+        tail -20 build/normal/fuzz-build.log
+    fi
+    grep '^fuzz: [0-9]* harnesses' build/normal/fuzz.log 2>/dev/null | grep -q ' 0 crashed' ||
+        { fuzz=1; rc=1; }
+    echo "== make check-load (20000 messages through Postfix, SIGKILL, store failure) =="
+    make -C build/normal check-load 2>&1 | tee build/normal/load.tap
+    tap_counts build/normal/load.tap >build/normal/load.log
+    grep -q '^# FAIL: 0$' build/normal/load.log || rc=1
     distcheck=0
     make -C build/normal -j"$JOBS" distcheck >/dev/null || { echo "== make distcheck failed"; distcheck=1; rc=1; }
     echo "== normal build:    $(summary build/normal/test-suite.log)"
     echo "== sanitizer build: $(summary build/sanitize/test-suite.log)"
+    echo "== check-load:      $(summary build/normal/load.log)"
+    echo "== fuzzing:         $(grep '^fuzz: [0-9]* harnesses' build/normal/fuzz.log 2>/dev/null || echo 'FAILED (see above)')"
     echo "== make distcheck:  $([ $distcheck -eq 0 ] && echo passed || echo FAILED)"
-    EXTRA_FAILURES=$distcheck summary build/normal/test-suite.log build/sanitize/test-suite.log
+    EXTRA_FAILURES=$((distcheck + fuzz)) summary build/normal/test-suite.log build/sanitize/test-suite.log \
+        build/normal/load.log
     exit $rc
     ;;
 *)
