@@ -20,6 +20,11 @@
  * (out of memory: B unchanged). */
 int itip_charset_to_utf8(strbuf *b, const char *charset, int partial_tail_ok);
 
+/* The UTF-8 sequence at S, of which N > 0 bytes are available (strict as below): its length
+ * (1-4), 0 when it is invalid, or -1 when it is a valid beginning cut by the end of the data.
+ * The one UTF-8 check of the project (JSON output, F4, itip-quarantine's safe printing). */
+int itip_utf8_seq(const void *s, size_t n);
+
 /* Length of the longest valid UTF-8 prefix of S (strict: no overlongs, no surrogates, at most
  * U+10FFFF).  The data is valid UTF-8 when the result equals N. */
 size_t itip_utf8_valid_prefix(const void *s, size_t n);

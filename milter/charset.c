@@ -1,7 +1,8 @@
 /*
  * charset.c - conversion of a decoded text to UTF-8 (see charset.h).
  *
- * Exports itip_charset_to_utf8, itip_utf8_valid_prefix and itip_charset_is_utf8.  Uses only
+ * Exports itip_charset_to_utf8, itip_utf8_seq, itip_utf8_valid_prefix and
+ * itip_charset_is_utf8.  Uses only
  * per-call iconv descriptors and no static mutable state, so it is thread-safe.  Must never
  * pass a caller's charset name to iconv unchecked (glibc reads "//IGNORE" suffixes from it),
  * never alter the data on failure, never truncate.
@@ -16,10 +17,9 @@
 
 /* ---- UTF-8 validation ---- */
 
-/* Checks the sequence at S (N > 0 bytes available).  Returns its length, 0 when invalid, or -1
- * when it is a valid beginning cut by the end of the data. */
-static int utf8_seq(const unsigned char *s, size_t n)
+int itip_utf8_seq(const void *p, size_t n)
 {
+    const unsigned char *s = p;
     unsigned char c = s[0];
     int len, i;
     unsigned char lo = 0x80, hi = 0xBF;   /* allowed range of the second byte */
@@ -63,7 +63,7 @@ static size_t utf8_scan(const unsigned char *s, size_t n, int *cut)
             i++;
             continue;
         }
-        l = utf8_seq(s + i, n - i);
+        l = itip_utf8_seq(s + i, n - i);
         if (l <= 0) {
             *cut = l < 0;
             break;

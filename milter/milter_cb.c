@@ -63,7 +63,6 @@ typedef struct {
 #define STATE_UNAVAILABLE "state unavailable, stateful rules skipped"
 #define STATE_FAILED "state failed, this message not recorded"
 
-
 typedef struct {
     char *client;
     int leadspc;                /* SMFIP_HDR_LEADSPC negotiated */
@@ -469,7 +468,6 @@ static sfsistat finish(SMFICTX *ctx, connctx *c)
                      .state = !m->state_wanted || in.calendar_parts == 0 ? NULL
                             : in.state_note ? "skipped" : "ok",
                      .forged_repaired = m->forged_repaired };
-    am.forged_repaired = m->forged_repaired;
     st = mact_apply(ctx, cfg, &v, &am);
     mact_log(&v, &am, m->ms + now_ms() - t0, st);
     mverdict_free(&v);

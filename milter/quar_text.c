@@ -6,37 +6,22 @@
 #include "ac-config.h"
 #include <string.h>
 #include <strings.h>
+#include "charset.h"
 #include "quar_text.h"
 #include "strbuf.h"
 
 #define COMP_DEPTH 32           /* component names remembered; deeper ones are counted */
 #define COMP_NAME 64            /* bytes of a component name kept (longer: never matches) */
 
-/* Length of the valid UTF-8 sequence at S (at most AVAIL bytes) and its code point. */
-static int utf8_seq(const unsigned char *s, size_t avail, unsigned *cp)
+/* The code point of the valid N-byte UTF-8 sequence at S. */
+static unsigned code_point(const unsigned char *s, int n)
 {
-    int n, i;
+    unsigned cp = s[0] & (0x7F >> n);
+    int i;
 
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        n = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        n = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    if ((size_t)n > avail)
-        return 0;
-    *cp = s[0] & (0x7F >> n);
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && (*cp < 0x800 || (*cp >= 0xD800 && *cp <= 0xDFFF))) ||
-        (n == 4 && (*cp < 0x10000 || *cp > 0x10FFFF)))
-        return 0;
-    return n;
+    for (i = 1; i < n; i++)
+        cp = (cp << 6) | (s[i] & 0x3F);
+    return cp;
 }
 
 /* Code points that are controls or change how the surrounding text is displayed. */
@@ -53,13 +38,12 @@ void quar_put_safe(FILE *out, const char *str, size_t len, size_t max)
     size_t i = 0, stop = max && max < len ? max : len;
 
     while (i < stop) {
-        unsigned cp = 0;
-        int n = s[i] >= 0x80 ? utf8_seq(s + i, len - i, &cp) : 1;
-        if (n == 0) {
+        int n = itip_utf8_seq(s + i, len - i);
+        if (n <= 0) {
             fprintf(out, "\\x%02x", s[i++]);
         } else if (n > 1) {
-            if (invisible(cp))
-                fprintf(out, "\\u{%04X}", cp);
+            if (invisible(code_point(s + i, n)))
+                fprintf(out, "\\u{%04X}", code_point(s + i, n));
             else
                 fwrite(s + i, 1, (size_t)n, out);
             i += (size_t)n;

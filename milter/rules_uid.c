@@ -44,6 +44,7 @@
 #include <string.h>
 #include <strings.h>
 #include "calendar.h"
+#include "charset.h"
 
 #define MAX_PER_RULE 5          /* findings of one rule in one calendar part */
 #define UID_DISTINCT_MAX 202    /* MS-STANOICAL 2.1.10: longer UIDs may not be told apart */
@@ -271,40 +272,13 @@ static void check_f3(itip_calctx *c, icalcomponent *comp, const char *uid, repor
 /* Offset of the first byte of S that does not begin a valid UTF-8 sequence, or -1. */
 static long bad_utf8(const char *str)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
+    size_t i = 0, len = strlen(str);
 
-    while (s[i] != '\0') {
-        unsigned char b = s[i];
-        size_t need, k;
-        unsigned char lo = 0x80, hi = 0xBF;
-
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        if (b >= 0xC2 && b <= 0xDF)
-            need = 1;
-        else if (b >= 0xE0 && b <= 0xEF) {
-            need = 2;
-            if (b == 0xE0)
-                lo = 0xA0;          /* no overlong forms */
-            else if (b == 0xED)
-                hi = 0x9F;          /* no surrogates */
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            need = 3;
-            if (b == 0xF0)
-                lo = 0x90;
-            else if (b == 0xF4)
-                hi = 0x8F;          /* nothing above U+10FFFF */
-        } else
+    while (i < len) {
+        int n = itip_utf8_seq(str + i, len - i);
+        if (n <= 0)
             return (long)i;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return (long)i;
-        for (k = 2; k <= need; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-                return (long)i;     /* also stops at the terminating NUL */
-        i += need + 1;
+        i += (size_t)n;
     }
     return -1;
 }

@@ -101,5 +101,13 @@ assert all(set(r) == {"rule", "catalogue", "severity", "summary"} for r in rows)
 assert {"ical-parse-errors", "mime-limit-exceeded"} <= {r["rule"] for r in rows}' "$T/out" "$want"; ok $? "--list-rules --json: one object per rule"
 run --list-rules "$S/plain.eml"; [ $rc -eq 2 ]; ok $? "--list-rules with a file: usage error"
 
+# JSON stays valid on bytes that are not UTF-8: they become U+FFFD, valid sequences pass
+printf 'BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT\r\nUID:a\377\342\202\254b\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' >"$T/bad-utf8.ics"
+run --json "$T/bad-utf8.ics"; "$PY" -c '
+import json, sys
+o = json.loads(open(sys.argv[1], encoding="utf-8").readline())
+assert o["uid"] == "a\ufffd\u20acb", o["uid"]' "$T/out"
+ok $? "--json: an invalid byte becomes U+FFFD, a valid sequence is kept"
+
 echo "1..$n"
 [ $failed -eq 0 ]
