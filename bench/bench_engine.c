@@ -28,10 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <libical/ical.h>
-#include "config.h"
-#include "engine.h"
-#include "mime.h"
-#include "strbuf.h"
+#include "base/config.h"
+#include "engine/engine.h"
+#include "mime/mime.h"
+#include "base/strbuf.h"
 
 #define CHUNK 65536
 #define NOW ((time_t)1780000000)

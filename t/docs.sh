@@ -1,5 +1,5 @@
 #!/bin/sh
-# docs.sh - the rule list of itip-milter.conf(5) matches include/rules.def (ids, catalogue
+# docs.sh - the rule list of itip-milter.conf(5) matches include/base/rules.def (ids, catalogue
 # numbers, default severities, in order), and etc/itip-milter.conf mentions every top-level
 # setting of the schema, so documentation cannot drift from the code.  TAP output.
 set -u
@@ -7,7 +7,7 @@ set -u
 n=0; failed=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 
-want=$(sed -n 's/^RULE([A-Z0-9_]*, *"\([^"]*\)", *"\([^"]*\)", *\([A-Z_]*\),.*/\1 \2 \3/p' "$top_srcdir/include/rules.def" |
+want=$(sed -n 's/^RULE([A-Z0-9_]*, *"\([^"]*\)", *"\([^"]*\)", *\([A-Z_]*\),.*/\1 \2 \3/p' "$top_srcdir/include/base/rules.def" |
        sed 's/ - / project /; s/WOULD_FAIL$/would-fail/; s/DEGRADE$/degrade/; s/INFO$/info/')
 got=$(awk '/^\.SH / { inrules = ($2 == "RULES") } !inrules { next }
            /^\.B / { id = $2; next } id != "" && /^\(/ { sub(/^\(/, ""); split($0, a, /[,)]/);
@@ -16,7 +16,7 @@ got=$(awk '/^\.SH / { inrules = ($2 == "RULES") } !inrules { next }
 [ -n "$want" ] && [ "$want" = "$got" ]; ok $? "itip-milter.conf(5) lists every rule of rules.def with its number and severity"
 [ "$want" = "$got" ] || { echo "# rules.def:"; echo "$want" | sed 's/^/#   /'; echo "# man page:"; echo "$got" | sed 's/^/#   /'; }
 
-for s in $(sed -n 's/^    { "\([a-z_.]*\)", T_.*/\1/p' "$top_srcdir/milter/config.c"); do
+for s in $(sed -n 's/^    { "\([a-z_.]*\)", T_.*/\1/p' "$top_srcdir/milter/base/config.c"); do
     leaf=${s##*.}
     case $s in
     *.*) grep -q "^# *$leaf *=" "$top_srcdir/etc/itip-milter.conf" ;;

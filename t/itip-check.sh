@@ -91,7 +91,7 @@ run --now $NOW "$S/cancel-method-mismatch.eml"; [ $rc -eq 1 ] && grep -q "^$S/ca
 
 # --list-rules: generated from the rule table, same ids as rules.def
 run --list-rules; [ $rc -eq 0 ] && grep -q "^reply-attendee-critical-change-missing  *C1  *would-fail" "$T/out"; ok $? "--list-rules: id, catalogue number, severity, summary"
-want=$(grep -c '^RULE(' "$top_srcdir/include/rules.def")
+want=$(grep -c '^RULE(' "$top_srcdir/include/base/rules.def")
 [ "$(wc -l < "$T/out")" -eq "$want" ]; ok $? "--list-rules lists all $want rules of rules.def"
 run --list-rules --json; [ $rc -eq 0 ] && "$PY" -c '
 import json, sys

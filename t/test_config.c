@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "config.h"
+#include "base/config.h"
 #include "tap.h"
 
 static char path[256];

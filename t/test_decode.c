@@ -6,9 +6,9 @@
 #include "ac-config.h"
 #include <stdint.h>
 #include "tap.h"
-#include "charset.h"
-#include "decode.h"
-#include "mimehdr.h"
+#include "base/charset.h"
+#include "mime/decode.h"
+#include "mime/mimehdr.h"
 
 enum { B64, QP, COPY };
 

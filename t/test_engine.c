@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "config.h"
-#include "engine.h"
+#include "base/config.h"
+#include "engine/engine.h"
 #include "tap.h"
 
 #define CLEAN_REPLY \

@@ -12,8 +12,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include "tap.h"
-#include "mime.h"
-#include "strbuf.h"
+#include "mime/mime.h"
+#include "base/strbuf.h"
 
 static const itip_limits deflim = {
     .max_calendar_part_size = 1 << 20, .max_calendar_parts = 16, .max_mime_depth = 32,

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "quar_json.h"
-#include "quar_msg.h"
-#include "quar_run.h"
-#include "quar_text.h"
+#include "quarantine/quar_json.h"
+#include "quarantine/quar_msg.h"
+#include "quarantine/quar_run.h"
+#include "quarantine/quar_text.h"
 #include "tap.h"
 
 static void test_json(void)

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "config.h"
-#include "engine.h"
-#include "record.h"
+#include "base/config.h"
+#include "engine/engine.h"
+#include "store/record.h"
 #include "tap.h"
 
 #define NOW 1780315200LL            /* 2026-06-01T12:00:00Z */

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "config.h"
-#include "engine.h"
-#include "repair.h"
+#include "base/config.h"
+#include "engine/engine.h"
+#include "repair/repair.h"
 #include "tap.h"
 
 #define NOW 1780308300          /* 2026-06-01T10:05:00Z, five minutes after the DTSTAMPs */
@@ -342,9 +342,9 @@ static void test_unsupported(void)
     ok(it && !it->done && strstr(it->text, "no repair exists"), "reply-dtstamp-invalid: %s",
        it ? it->text : "-");
     ok(r.out == NULL && itip_repair_summary(&r) == NULL, "nothing made, no summary");
-    is_int(itip_repair_fallback(cfg, ITIP_SEV_DEGRADE), ITIP_ACT_TAG,
+    is_int(itip_config_fallback(cfg, ITIP_SEV_DEGRADE), ITIP_ACT_TAG,
            "fallback of a severity whose action is repair: tag");
-    is_int(itip_repair_fallback(cfg, ITIP_SEV_WOULD_FAIL), ITIP_ACT_QUARANTINE,
+    is_int(itip_config_fallback(cfg, ITIP_SEV_WOULD_FAIL), ITIP_ACT_QUARANTINE,
            "fallback of would-fail: actions.would-fail (quarantine)");
     ok(itip_repair_configured(cfg), "repair configured by severity");
     itip_repair_free(&r);

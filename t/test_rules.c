@@ -21,9 +21,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "config.h"
-#include "engine.h"
-#include "strbuf.h"
+#include "base/config.h"
+#include "engine/engine.h"
+#include "base/strbuf.h"
 #include "tap.h"
 
 #define TEST_NOW 1780315200   /* 2026-06-01T12:00:00Z */

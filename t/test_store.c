@@ -31,7 +31,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "state.h"
+#include "store/state.h"
 #include "tap.h"
 
 #define T0 1700000000           /* the fixed clock of the tests */

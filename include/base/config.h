@@ -1,0 +1,101 @@
+/*
+ * config.h - the configuration: one immutable snapshot per load.
+ *
+ * itip_config_load() reads a libconfig file, checks every setting against the schema (name,
+ * type, range), and fills a snapshot in which every setting has its default unless the file
+ * says otherwise.  Errors come back as "FILE:LINE: message" in errbuf.  A snapshot is never
+ * changed after load; the milter swaps whole snapshots on reload.
+ */
+#ifndef ITIP_CONFIG_H
+#define ITIP_CONFIG_H
+
+#include <stddef.h>
+#include "base/rules.h"
+
+typedef struct {
+    size_t max_calendar_part_size;  /* decoded bytes kept per calendar part (1 MiB) */
+    size_t max_calendar_parts;      /* calendar parts analysed per message (16) */
+    size_t max_mime_depth;          /* multipart / message nesting depth (32) */
+    size_t max_parts;               /* MIME parts per message (1000) */
+    size_t max_header_size;         /* bytes of one header block, unfolded (64 KiB) */
+    size_t max_findings;            /* findings kept per message (100) */
+    size_t max_ical_components;     /* components per calendar part (10000) */
+} itip_limits;
+
+/* The `state` group of the configuration. */
+typedef struct {
+    char *backend;              /* "none" (default), "lmdb" or "redis" */
+    char *path;                 /* lmdb: directory of the store ("/var/lib/itip-milter/state") */
+    long ttl;                   /* seconds an entry lives after its last write (2592000) */
+    size_t max_size;            /* lmdb: map size in bytes; redis: ignored (64 MiB) */
+    char *host;                 /* redis: host name or address ("127.0.0.1") */
+    long port;                  /* redis: TCP port (6379) */
+    char *socket;               /* redis: unix socket path; wins over host/port; or NULL */
+    char *password;             /* redis: AUTH password, or NULL */
+    long database;              /* redis: SELECT index (0) */
+    long connect_timeout;       /* redis: milliseconds (500) */
+    long timeout;               /* redis: milliseconds per command (500) */
+    char *key_prefix;           /* redis: prefix of every key ("itip:") */
+} itip_state_config;
+
+/* What the milter does with a message; ordered weakest to strongest (the strongest wins). */
+typedef enum {
+    ITIP_ACT_NONE = 0,   /* no setting: use the severity's action */
+    ITIP_ACT_LOG,        /* log only */
+    ITIP_ACT_TAG,        /* diagnostic headers */
+    ITIP_ACT_REPAIR,     /* headers + fix the calendar part where that needs no guessing */
+    ITIP_ACT_QUARANTINE, /* headers + smfi_quarantine */
+    ITIP_ACT_TEMPFAIL,   /* 451 4.7.1 */
+    ITIP_ACT_REJECT      /* 550 5.7.1 */
+} itip_action;
+
+const char *itip_action_name(itip_action a);
+int itip_action_parse(const char *s, itip_action *out);   /* 0, or -1 when unknown */
+
+typedef struct itip_config {
+    char *file;                     /* the file it came from, or NULL for built-in defaults */
+    char **legacy_cdo_domains;      /* lower-case; "*" means every domain */
+    size_t n_legacy_cdo_domains;
+    long clock_skew_tolerance;      /* seconds (300) */
+    long date_header_skew;          /* seconds (900): D8 */
+    itip_limits limits;
+    itip_rule_setting rules[ITIP_RULE_COUNT];
+    itip_action rule_actions[ITIP_RULE_COUNT];  /* rules.<id>.action; ITIP_ACT_NONE if unset */
+
+    /* the milter */
+    char *socket;                   /* libmilter spelling: unix:/path, inet:PORT@HOST, inet6: */
+    long socket_mode;               /* permissions of a unix socket (0660) */
+    char *socket_group;             /* group of a unix socket, or NULL */
+    char *user;                     /* drop privileges to this user, or NULL */
+    char *pidfile;                  /* or NULL */
+    char *syslog_facility;          /* "mail" */
+    char *log_level;                /* error, warning, notice, info, debug ("info") */
+    itip_action actions[4];         /* by severity: [ITIP_SEV_INFO..ITIP_SEV_WOULD_FAIL] */
+    itip_action on_internal_error;  /* accept (= log), tempfail or reject; default log */
+    int dry_run;                    /* log what would be done; only tag */
+    char *header_prefix;            /* "X-ITIP" */
+    long max_finding_headers;       /* X-ITIP-Finding headers per message (10) */
+
+    itip_state_config state;        /* the `state` group: store of the stateful rules */
+} itip_config;
+
+/* A snapshot holding the built-in defaults; NULL only when out of memory. */
+itip_config *itip_config_default(void);
+
+/* Loads FILE.  Returns a snapshot, or NULL with "FILE:LINE: message" (or "FILE: message")
+ * in errbuf. */
+itip_config *itip_config_load(const char *file, char *errbuf, size_t errlen);
+
+void itip_config_free(itip_config *cfg);
+
+/* The action for a finding of RULE with severity SEV: rules.<id>.action, else actions.<sev>. */
+itip_action itip_config_action(const itip_config *cfg, itip_rule_id rule, itip_severity sev);
+
+/* The action of a finding whose repair was asked for but not made: actions.<severity>, or tag
+ * when that is repair (or unset). */
+itip_action itip_config_fallback(const itip_config *cfg, itip_severity sev);
+
+/* True if DOMAIN (case-insensitive) is listed in legacy_cdo_domains, or the list holds "*". */
+int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * calutil.h - helpers for rule code (calutil.c): emitting findings, X-properties and their
+ * parameters, times (the Outlook safe window, iCalendar text, seconds since the epoch),
+ * addresses, the legacy-organizer test, cheap time zones and the main VEVENT.
+ *
+ * Exports the itip_* functions below; no state, no allocation except where said.  Used by the
+ * rule files and calendar.c, and (itip_parse_time) by the repair.
+ */
+#ifndef ITIP_CALUTIL_H
+#define ITIP_CALUTIL_H
+
+#include <stddef.h>
+#include <libical/ical.h>
+#include "rules/calendar.h"
+
+/* itip_xprop/itip_xprop_count/itip_xparam use libical's internal iterator of the component
+ * (or property) they are given: do not call them on a component whose properties you are
+ * iterating with icalcomponent_get_first/next_property at that moment.  itip_main_event uses an
+ * external iterator and is safe inside a VEVENT loop. */
+
+/* Adds a finding for COMP (its kind names the component, its UID the uid; COMP may be NULL).
+ * Safe inside any iteration: it does not touch libical iterators. */
+void itip_emit(itip_calctx *c, itip_rule_id rule, itip_severity sev, icalcomponent *comp,
+               const char *property, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* First X-property named NAME (case-insensitive) in COMP, or NULL; and how many there are. */
+icalproperty *itip_xprop(icalcomponent *comp, const char *name);
+int itip_xprop_count(icalcomponent *comp, const char *name);
+/* Value of an X-property as text (never NULL for a property that exists). */
+const char *itip_xprop_value(icalproperty *p);
+/* Value of the X-parameter NAME (case-insensitive) of P, or NULL. */
+const char *itip_xparam(icalproperty *p, const char *name);
+
+/* Position of a time relative to the Outlook safe window of catalogue section 0.3. */
+typedef enum {
+    ITIP_TW_OK = 0,
+    ITIP_TW_BEFORE_1601,     /* earlier than 1601-01-01T00:00:00 */
+    ITIP_TW_FILETIME_ZERO,   /* exactly 1601-01-01T00:00:00 (with or without Z) */
+    ITIP_TW_ABOVE_SAFE,      /* later than 4500-08-31T23:59:00, earlier than 4501-01-01 */
+    ITIP_TW_SENTINEL_4501    /* 4501-01-01T00:00:00 or later */
+} itip_timewin;
+itip_timewin itip_time_window(struct icaltimetype t);
+
+/* Parses an iCalendar DATE or DATE-TIME text ("20260101T120000Z", "20260101").  Returns 0 and
+ * fills *t, or -1 when S is not one (libical's null time is never returned as success). */
+int itip_parse_time(const char *s, struct icaltimetype *t);
+/* Seconds since the epoch of a UTC (or floating, read as UTC) date-time; works for years
+ * 1..9999 without overflow on 64-bit time_t. */
+long long itip_time_to_unix(struct icaltimetype t);
+/* "20260101T120000Z" style text of T into buf (at least 32 bytes). */
+const char *itip_time_str(struct icaltimetype t, char *buf, size_t len);
+
+/* The address of a mailto: URI (case-insensitive scheme), or NULL when V is not mailto:. */
+const char *itip_mailto(const char *v);
+/* True if S is a plausible RFC 5322 addr-spec: local@domain, no spaces or controls. */
+int itip_addr_valid(const char *s);
+/* Case-insensitive address comparison. */
+int itip_addr_equal(const char *a, const char *b);
+/* The domain part of an address (after the last '@'), or NULL. */
+const char *itip_addr_domain(const char *addr);
+/* Extracts the first addr-spec of an RFC 5322 address header ("Name <a@b>" or "a@b") into buf;
+ * returns buf, or NULL when none is found. */
+char *itip_header_addr(const char *header, char *buf, size_t len);
+
+/* True if the organizer's domain (or, when there is no ORGANIZER, an envelope recipient's)
+ * is on legacy_cdo_domains. */
+int itip_target_is_legacy(itip_calctx *c, icalcomponent *event);
+
+/* The VCALENDAR's VTIMEZONE for TZID (exact match first, then case-insensitive as in
+ * MS-OXCICAL) when every STANDARD/DAYLIGHT rule of it is yearly, so that libical's expansion
+ * of it stays cheap; else NULL. */
+icaltimezone *itip_cheap_zone(itip_calctx *c, const char *tzid);
+/* Number of entries of a libical BY* array of SIZE (ended by ICAL_RECURRENCE_ARRAY_MAX). */
+int itip_by_count(const short *a, int size);
+
+/* The main VEVENT (first without RECURRENCE-ID, else the first VEVENT), or NULL. */
+icalcomponent *itip_main_event(itip_calctx *c);
+
+#endif

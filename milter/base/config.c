@@ -1,0 +1,535 @@
+/*
+ * config.c - libconfig loading, the settings schema, validation with FILE:LINE messages.
+ *
+ * Exports itip_config_default(), itip_config_load(), itip_config_free(),
+ * itip_config_is_legacy_domain().  The schema table below is the one place where a setting's
+ * name, type, range and default live.  A loaded snapshot is never modified afterwards.
+ * Never exits or logs: errors go back to the caller as text.
+ */
+#include "ac-config.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <libconfig.h>
+#include "base/config.h"
+
+typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
+               T_ACTIONS, T_GROUP } setting_type;
+
+typedef struct {
+    const char *name;
+    setting_type type;
+    size_t offset;            /* into itip_config */
+    long long min, max, def;  /* T_INT / T_SIZE / T_BOOL / T_MODE / T_ACTION */
+    const char *sdef;         /* T_STRING default (NULL: unset) */
+} setting;
+
+#define OFF(f) offsetof(itip_config, f)
+#define LIM(f) (offsetof(itip_config, limits) + offsetof(itip_limits, f))
+#define ST(f) (offsetof(itip_config, state) + offsetof(itip_state_config, f))
+#define KiB 1024LL
+#define MiB (1024LL * 1024LL)
+
+static const setting schema[] = {
+    { "legacy_cdo_domains", T_STRLIST, OFF(legacy_cdo_domains), 0, 0, 0, NULL },
+    { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300, NULL },
+    { "date_header_skew", T_INT, OFF(date_header_skew), 0, 86400 * 365LL, 900, NULL },
+    { "max_calendar_part_size", T_SIZE, LIM(max_calendar_part_size), 1 * KiB, 256 * MiB, 1 * MiB, NULL },
+    { "max_calendar_parts", T_SIZE, LIM(max_calendar_parts), 1, 1000, 16, NULL },
+    { "max_mime_depth", T_SIZE, LIM(max_mime_depth), 1, 1000, 32, NULL },
+    { "max_parts", T_SIZE, LIM(max_parts), 1, 1000000, 1000, NULL },
+    { "max_header_size", T_SIZE, LIM(max_header_size), 1 * KiB, 16 * MiB, 64 * KiB, NULL },
+    { "max_findings", T_SIZE, LIM(max_findings), 1, 10000, 100, NULL },
+    { "max_ical_components", T_SIZE, LIM(max_ical_components), 1, 10000000, 10000, NULL },
+    { "rules", T_RULES, 0, 0, 0, 0, NULL },
+    { "socket", T_STRING, OFF(socket), 0, 0, 0, "unix:/run/itip-milter/itip-milter.sock" },
+    { "socket_mode", T_MODE, OFF(socket_mode), 0, 0777, 0660, NULL },
+    { "socket_group", T_STRING, OFF(socket_group), 0, 0, 0, NULL },
+    { "user", T_STRING, OFF(user), 0, 0, 0, NULL },
+    { "pidfile", T_STRING, OFF(pidfile), 0, 0, 0, NULL },
+    { "syslog_facility", T_STRING, OFF(syslog_facility), 0, 0, 0, "mail" },
+    { "log_level", T_STRING, OFF(log_level), 0, 0, 0, "info" },
+    { "actions", T_ACTIONS, 0, 0, 0, 0, NULL },
+    { "on_internal_error", T_ACTION, OFF(on_internal_error), 0, 0, ITIP_ACT_LOG, NULL },
+    { "dry_run", T_BOOL, OFF(dry_run), 0, 1, 0, NULL },
+    { "header_prefix", T_STRING, OFF(header_prefix), 0, 0, 0, "X-ITIP" },
+    { "max_finding_headers", T_INT, OFF(max_finding_headers), 0, 1000, 10, NULL },
+    /* the store of the stateful rules: members of a group are named "group.member" */
+    { "state", T_GROUP, 0, 0, 0, 0, NULL },
+    { "state.backend", T_STRING, ST(backend), 0, 0, 0, "none" },
+    { "state.path", T_STRING, ST(path), 0, 0, 0, "/var/lib/itip-milter/state" },
+    { "state.ttl", T_INT, ST(ttl), 60, 86400 * 3660LL, 2592000, NULL },
+    { "state.max_size", T_SIZE, ST(max_size), 1 * MiB, 1024 * 1024 * MiB, 64 * MiB, NULL },
+    { "state.host", T_STRING, ST(host), 0, 0, 0, "127.0.0.1" },
+    { "state.port", T_INT, ST(port), 1, 65535, 6379, NULL },
+    { "state.socket", T_STRING, ST(socket), 0, 0, 0, NULL },
+    { "state.password", T_STRING, ST(password), 0, 0, 0, NULL },
+    { "state.database", T_INT, ST(database), 0, 1000000, 0, NULL },
+    { "state.connect_timeout", T_INT, ST(connect_timeout), 1, 60000, 500, NULL },
+    { "state.timeout", T_INT, ST(timeout), 1, 60000, 500, NULL },
+    { "state.key_prefix", T_STRING, ST(key_prefix), 0, 0, 0, "itip:" },
+};
+#define NSCHEMA (sizeof schema / sizeof schema[0])
+
+static const char *const action_names[] = {
+    [ITIP_ACT_NONE] = "none", [ITIP_ACT_LOG] = "log", [ITIP_ACT_TAG] = "tag",
+    [ITIP_ACT_REPAIR] = "repair", [ITIP_ACT_QUARANTINE] = "quarantine",
+    [ITIP_ACT_TEMPFAIL] = "tempfail",
+    [ITIP_ACT_REJECT] = "reject",
+};
+
+const char *itip_action_name(itip_action a)
+{
+    return (unsigned)a < sizeof action_names / sizeof action_names[0] ? action_names[a] : "none";
+}
+
+int itip_action_parse(const char *s, itip_action *out)
+{
+    unsigned i;
+
+    for (i = ITIP_ACT_LOG; i < sizeof action_names / sizeof action_names[0]; i++)
+        if (s != NULL && strcmp(s, action_names[i]) == 0) {
+            *out = (itip_action)i;
+            return 0;
+        }
+    return -1;
+}
+
+itip_action itip_config_action(const itip_config *cfg, itip_rule_id rule, itip_severity sev)
+{
+    if ((unsigned)rule < ITIP_RULE_COUNT && cfg->rule_actions[rule] != ITIP_ACT_NONE)
+        return cfg->rule_actions[rule];
+    if (sev < ITIP_SEV_INFO || sev > ITIP_SEV_WOULD_FAIL)
+        return ITIP_ACT_NONE;
+    return cfg->actions[sev];
+}
+
+itip_action itip_config_fallback(const itip_config *cfg, itip_severity sev)
+{
+    itip_action a = sev >= ITIP_SEV_INFO && sev <= ITIP_SEV_WOULD_FAIL ? cfg->actions[sev]
+                                                                     : ITIP_ACT_NONE;
+
+    return a == ITIP_ACT_REPAIR || a == ITIP_ACT_NONE ? ITIP_ACT_TAG : a;
+}
+
+static int set_defaults(itip_config *cfg)
+{
+    size_t i;
+
+    for (i = 0; i < NSCHEMA; i++) {
+        char *base = (char *)cfg + schema[i].offset;
+        switch (schema[i].type) {
+        case T_INT: case T_MODE: *(long *)(void *)base = (long)schema[i].def; break;
+        case T_SIZE: *(size_t *)(void *)base = (size_t)schema[i].def; break;
+        case T_BOOL: *(int *)(void *)base = (int)schema[i].def; break;
+        case T_ACTION: *(itip_action *)(void *)base = (itip_action)schema[i].def; break;
+        case T_STRING:
+            if (schema[i].sdef != NULL &&
+                (*(char **)(void *)base = strdup(schema[i].sdef)) == NULL)
+                return -1;
+            break;
+        default: break;
+        }
+    }
+    for (i = 0; i < ITIP_RULE_COUNT; i++) {
+        cfg->rules[i].enabled = 1;
+        cfg->rules[i].severity = ITIP_SEV_NONE;
+    }
+    cfg->actions[ITIP_SEV_NONE] = ITIP_ACT_NONE;
+    cfg->actions[ITIP_SEV_INFO] = ITIP_ACT_LOG;
+    cfg->actions[ITIP_SEV_DEGRADE] = ITIP_ACT_TAG;
+    cfg->actions[ITIP_SEV_WOULD_FAIL] = ITIP_ACT_QUARANTINE;
+    return 0;
+}
+
+static void free_strings(itip_config *cfg)
+{
+    size_t i;
+
+    for (i = 0; i < NSCHEMA; i++)
+        if (schema[i].type == T_STRING) {
+            char **p = (char **)(void *)((char *)cfg + schema[i].offset);
+            free(*p);
+            *p = NULL;
+        }
+}
+
+itip_config *itip_config_default(void)
+{
+    itip_config *cfg = calloc(1, sizeof *cfg);
+
+    if (cfg != NULL && set_defaults(cfg) < 0) {
+        itip_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void itip_config_free(itip_config *cfg)
+{
+    size_t i;
+
+    if (cfg == NULL)
+        return;
+    for (i = 0; i < cfg->n_legacy_cdo_domains; i++)
+        free(cfg->legacy_cdo_domains[i]);
+    free(cfg->legacy_cdo_domains);
+    free_strings(cfg);
+    free(cfg->file);
+    free(cfg);
+}
+
+int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->n_legacy_cdo_domains; i++) {
+        const char *d = cfg->legacy_cdo_domains[i];
+        if (strcmp(d, "*") == 0 || (domain != NULL && strcasecmp(d, domain) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- loading ---- */
+
+typedef struct {
+    const char *file;
+    char *err;
+    size_t errlen;
+} loadctx;
+
+static int fail(loadctx *lc, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(loadctx *lc, const config_setting_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    const char *file = lc->file;
+    int n;
+
+#if defined(LIBCONFIG_VER_MAJOR)
+    if (s != NULL && config_setting_source_file(s) != NULL)
+        file = config_setting_source_file(s);
+#endif
+    n = s ? snprintf(lc->err, lc->errlen, "%s:%u: ", file, config_setting_source_line(s))
+          : snprintf(lc->err, lc->errlen, "%s: ", file);
+    if (n > 0 && (size_t)n < lc->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(lc->err + n, lc->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static const char *type_word(setting_type t)
+{
+    switch (t) {
+    case T_INT: case T_SIZE: return "an integer";
+    case T_STRLIST: return "a list of strings";
+    case T_BOOL: return "true or false";
+    case T_STRING: return "a string";
+    case T_MODE: return "an octal mode string such as \"0660\"";
+    case T_ACTION: return "one of \"log\", \"tag\", \"repair\", \"quarantine\", \"tempfail\", "
+                          "\"reject\"";
+    default: return "a group";
+    }
+}
+
+static int load_number(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    long long v;
+    char *base = (char *)cfg + def->offset;
+    int t = config_setting_type(s);
+
+    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    v = config_setting_get_int64(s);
+    if (v < def->min || v > def->max)
+        return fail(lc, s, "setting '%s' must be between %lld and %lld (got %lld)", def->name,
+                    def->min, def->max, v);
+    if (def->type == T_INT)
+        *(long *)(void *)base = (long)v;
+    else
+        *(size_t *)(void *)base = (size_t)v;
+    return 0;
+}
+
+static int load_domains(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    int i, n, t = config_setting_type(s);
+
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    n = config_setting_length(s);
+    cfg->legacy_cdo_domains = calloc((size_t)n + 1, sizeof(char *));
+    if (cfg->legacy_cdo_domains == NULL)
+        return fail(lc, s, "out of memory");
+    for (i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = e ? config_setting_get_string(e) : NULL;
+        char *d, *p;
+        if (v == NULL)
+            return fail(lc, e ? e : s, "setting '%s' must be %s", def->name,
+                        type_word(def->type));
+        if (*v == '\0' || strchr(v, '@') != NULL || strchr(v, ' ') != NULL)
+            return fail(lc, e, "'%s' in '%s' is not a domain name (or \"*\")", v, def->name);
+        d = strdup(v);
+        if (d == NULL)
+            return fail(lc, e, "out of memory");
+        for (p = d; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        cfg->legacy_cdo_domains[cfg->n_legacy_cdo_domains++] = d;
+    }
+    return 0;
+}
+
+static int load_bool(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    *(int *)(void *)((char *)cfg + def->offset) = config_setting_get_bool(s);
+    return 0;
+}
+
+static int load_string(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    char **dst = (char **)(void *)((char *)cfg + def->offset);
+    const char *v = config_setting_get_string(s);
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING || v == NULL)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    if (*v == '\0')
+        return fail(lc, s, "setting '%s' must not be empty", def->name);
+    free(*dst);
+    if ((*dst = strdup(v)) == NULL)
+        return fail(lc, s, "out of memory");
+    return 0;
+}
+
+static int load_mode(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    const char *v = config_setting_get_string(s);
+    char *end;
+    long m;
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING || v == NULL || *v == '\0')
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    m = strtol(v, &end, 8);
+    if (*end != '\0' || m < def->min || m > def->max)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    *(long *)(void *)((char *)cfg + def->offset) = m;
+    return 0;
+}
+
+static int get_action(loadctx *lc, config_setting_t *s, const char *what, itip_action *out)
+{
+    const char *v = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
+                                                                 : NULL;
+    if (itip_action_parse(v, out) < 0)
+        return fail(lc, s, "%s must be one of \"log\", \"tag\", \"repair\", \"quarantine\", "
+                    "\"tempfail\", \"reject\"", what);
+    return 0;
+}
+
+static int load_action(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    char what[128];
+
+    snprintf(what, sizeof what, "setting '%s'", def->name);
+    return get_action(lc, s, what, (itip_action *)(void *)((char *)cfg + def->offset));
+}
+
+static int load_actions(loadctx *lc, config_setting_t *s, itip_config *cfg)
+{
+    int i, n;
+
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return fail(lc, s, "setting 'actions' must be a group");
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++) {
+        config_setting_t *k = config_setting_get_elem(s, (unsigned)i);
+        const char *name = config_setting_name(k);
+        itip_severity sev;
+        char what[128];
+        if (itip_severity_parse(name, &sev) < 0)
+            return fail(lc, k, "unknown severity '%s' in 'actions' (known: info, degrade, "
+                        "would-fail)", name);
+        snprintf(what, sizeof what, "actions.%s", name);
+        if (get_action(lc, k, what, &cfg->actions[sev]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int load_rule(loadctx *lc, config_setting_t *r, itip_config *cfg)
+{
+    const char *name = config_setting_name(r);
+    int idx = itip_rule_lookup(name), i, n;
+
+    if (idx < 0)
+        return fail(lc, r, "unknown rule '%s' in 'rules'", name);
+    if (config_setting_type(r) != CONFIG_TYPE_GROUP)
+        return fail(lc, r, "rules.%s must be a group, e.g. { severity = \"info\"; }", name);
+    n = config_setting_length(r);
+    for (i = 0; i < n; i++) {
+        config_setting_t *k = config_setting_get_elem(r, (unsigned)i);
+        const char *key = config_setting_name(k);
+        if (strcmp(key, "enabled") == 0) {
+            if (config_setting_type(k) != CONFIG_TYPE_BOOL)
+                return fail(lc, k, "rules.%s.enabled must be true or false", name);
+            cfg->rules[idx].enabled = config_setting_get_bool(k);
+        } else if (strcmp(key, "severity") == 0) {
+            const char *v = config_setting_get_string(k);
+            if (v == NULL || itip_severity_parse(v, &cfg->rules[idx].severity) < 0)
+                return fail(lc, k, "rules.%s.severity must be \"info\", \"degrade\" or "
+                            "\"would-fail\"", name);
+        } else if (strcmp(key, "action") == 0) {
+            char what[160];
+            snprintf(what, sizeof what, "rules.%s.action", name);
+            if (get_action(lc, k, what, &cfg->rule_actions[idx]) < 0)
+                return -1;
+        } else {
+            return fail(lc, k, "unknown setting '%s' in rules.%s (known: enabled, severity, "
+                        "action)", key, name);
+        }
+    }
+    return 0;
+}
+
+static int load_rules(loadctx *lc, config_setting_t *s, itip_config *cfg)
+{
+    int i, n;
+
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return fail(lc, s, "setting 'rules' must be a group");
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++)
+        if (load_rule(lc, config_setting_get_elem(s, (unsigned)i), cfg) < 0)
+            return -1;
+    return 0;
+}
+
+static const setting *find_setting(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NSCHEMA; i++)
+        if (strcmp(schema[i].name, name) == 0)
+            return &schema[i];
+    return NULL;
+}
+
+static int load_group(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg);
+
+static int load_setting(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    switch (def->type) {
+    case T_INT: case T_SIZE: return load_number(lc, def, s, cfg);
+    case T_STRLIST: return load_domains(lc, def, s, cfg);
+    case T_RULES: return load_rules(lc, s, cfg);
+    case T_BOOL: return load_bool(lc, def, s, cfg);
+    case T_STRING: return load_string(lc, def, s, cfg);
+    case T_MODE: return load_mode(lc, def, s, cfg);
+    case T_ACTION: return load_action(lc, def, s, cfg);
+    case T_ACTIONS: return load_actions(lc, s, cfg);
+    case T_GROUP: return load_group(lc, def, s, cfg);
+    }
+    return 0;
+}
+
+/* A group such as `state = { backend = "lmdb"; };`: each member is the schema entry
+ * "group.member". */
+static int load_group(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    int i, n;
+
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return fail(lc, s, "setting '%s' must be a group", def->name);
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++) {
+        config_setting_t *k = config_setting_get_elem(s, (unsigned)i);
+        char full[128];
+        const setting *m;
+        snprintf(full, sizeof full, "%s.%s", def->name, config_setting_name(k));
+        m = find_setting(full);
+        if (m == NULL || m->type == T_GROUP)
+            return fail(lc, k, "unknown setting '%s' in '%s'", config_setting_name(k), def->name);
+        if (load_setting(lc, m, k, cfg) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Values a type cannot express: the choice of state backend. */
+static int check_values(loadctx *lc, config_t *lcfg, itip_config *cfg)
+{
+    const char *b = cfg->state.backend;
+
+    if (strcmp(b, "none") != 0 && strcmp(b, "lmdb") != 0 && strcmp(b, "redis") != 0)
+        return fail(lc, config_lookup(lcfg, "state.backend"),
+                    "setting 'state.backend' must be one of \"none\", \"lmdb\", \"redis\" "
+                    "(got \"%s\")", b);
+    return 0;
+}
+
+static int load_root(loadctx *lc, config_t *lcfg, itip_config *cfg)
+{
+    config_setting_t *root = config_root_setting(lcfg);
+    int i, n = config_setting_length(root);
+
+    for (i = 0; i < n; i++) {
+        config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const setting *def = find_setting(config_setting_name(s));
+        if (def == NULL || strchr(def->name, '.') != NULL)
+            return fail(lc, s, "unknown setting '%s'", config_setting_name(s));
+        if (load_setting(lc, def, s, cfg) < 0)
+            return -1;
+    }
+    return check_values(lc, lcfg, cfg);
+}
+
+itip_config *itip_config_load(const char *file, char *errbuf, size_t errlen)
+{
+    loadctx lc = { file, errbuf, errlen };
+    config_t lcfg;
+    itip_config *cfg;
+    FILE *fp;
+    int r;
+
+    if (errlen)
+        errbuf[0] = '\0';
+    fp = fopen(file, "r");
+    if (fp == NULL) {
+        fail(&lc, NULL, "cannot read: %s", strerror(errno));
+        return NULL;
+    }
+    cfg = itip_config_default();
+    if (cfg == NULL || (cfg->file = strdup(file)) == NULL) {
+        fclose(fp);
+        itip_config_free(cfg);
+        fail(&lc, NULL, "out of memory");
+        return NULL;
+    }
+    config_init(&lcfg);
+    r = config_read(&lcfg, fp);
+    fclose(fp);
+    if (r != CONFIG_TRUE) {
+        snprintf(errbuf, errlen, "%s:%d: %s", file, config_error_line(&lcfg),
+                 config_error_text(&lcfg));
+        r = -1;
+    } else {
+        r = load_root(&lc, &lcfg, cfg);
+    }
+    config_destroy(&lcfg);
+    if (r < 0) {
+        itip_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}

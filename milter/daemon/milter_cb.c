@@ -1,0 +1,539 @@
+/*
+ * milter_cb.c - the libmilter callbacks of itip-milter (see milter_cb.h).
+ *
+ * A connection context lives from the first callback of a connection to xxfi_close; it
+ * holds a message context that msg_reset() empties - the one reset used by eom, abort and
+ * close, safe to run twice.  Each message takes a reference to the configuration current at
+ * MAIL FROM and keeps it to the end, whatever reloads happen meanwhile.
+ * The engine is fed the message as bytes: "Name:value\r\n" per header (the MTA's leading
+ * space kept when SMFIP_HDR_LEADSPC was negotiated), "\r\n" at end of headers, then each
+ * body chunk as it comes.  An internal failure (out of memory, engine error) is remembered
+ * and turned into on_internal_error at eom: mail is never lost here.
+ * The stateful rules: each message's engine gets the snapshot's store (NULL while it is
+ * unavailable: the rules are skipped and X-ITIP-Result says so) and the client address of
+ * the connection; at eom a message that passes is recorded in the store (see record()).
+ * The repair action (milter_repair.c): while the configuration asks for it, the body bytes
+ * are kept as well (and the rest of a body with a calendar part is not skipped); at eom a
+ * verdict of repair is carried out (new body, changed Content-Type) before record() sees it:
+ * a refusal by the MTA has already rebuilt the verdict into its fallback, so record() sees
+ * the final action, and mact_apply() lets every verdict below quarantine through unchanged.
+ * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
+ * refuses only an MTA that cannot add headers or quarantine.
+ */
+#include "ac-config.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include "engine/engine.h"
+#include "milter_act.h"
+#include "milter_cb.h"
+#include "milter_log.h"
+#include "milter_repair.h"
+#include "milter_snap.h"
+#include "engine/verdict.h"
+#include "base/strbuf.h"
+
+#ifndef SMFIP_HDR_LEADSPC
+#error "libmilter too old: SMFIP_HDR_LEADSPC (milter protocol 6) is needed"
+#endif
+
+#define NEED_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+
+typedef struct {
+    int active;                 /* a message is in progress */
+    msnap *snap;                /* this message's configuration */
+    itip_engine *engine;
+    strbuf line;                /* scratch: one synthesized header line */
+    char *sender, *qid, *auth;
+    size_t forged_result, forged_finding;
+    size_t forged_repaired;     /* <prefix>-Repaired headers on the incoming message */
+    mrepair repair;             /* the repair action: kept body, outcome */
+    char error[256];            /* the first internal failure; "" when none */
+    int skipping;               /* the rest of the body cannot matter */
+    double ms;                  /* time spent in the milter for this message */
+    int state_wanted;           /* state.backend is not "none" */
+    itip_store *store;          /* the snapshot's store; NULL when off or unavailable */
+} msgctx;
+
+#define STATE_UNAVAILABLE "state unavailable, stateful rules skipped"
+#define STATE_FAILED "state failed, this message not recorded"
+
+typedef struct {
+    char *client;
+    int leadspc;                /* SMFIP_HDR_LEADSPC negotiated */
+    int can_skip;               /* SMFIP_SKIP negotiated */
+    int can_chgbody;            /* SMFIF_CHGBODY negotiated (the repair action) */
+    msgctx msg;
+} connctx;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void msg_error(msgctx *m, const char *what)
+{
+    if (m->error[0] == '\0')
+        snprintf(m->error, sizeof m->error, "%s", what ? what : "unknown failure");
+}
+
+/* The one reset: frees what the message holds, leaves an empty context; idempotent. */
+static void msg_reset(msgctx *m)
+{
+    itip_engine_free(m->engine);
+    msnap_release(m->snap);
+    itip_strbuf_free(&m->line);
+    free(m->sender);
+    free(m->qid);
+    free(m->auth);
+    mrepair_reset(&m->repair);
+    memset(m, 0, sizeof *m);
+}
+
+static void conn_free(connctx *c)
+{
+    msg_reset(&c->msg);
+    free(c->client);
+    free(c);
+}
+
+/* The connection context, made on the first callback of a connection; NULL when out of
+ * memory (callbacks then let mail through, and eom applies on_internal_error). */
+static connctx *conn_get(SMFICTX *ctx)
+{
+    connctx *c = smfi_getpriv(ctx);
+
+    if (c != NULL)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+        conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Replaces *DST with the value of macro NAME when the MTA sent it. */
+static void take_macro(SMFICTX *ctx, const char *name, char **dst)
+{
+    const char *v = smfi_getsymval(ctx, (char *)name);
+    char *copy;
+
+    if (v == NULL || *v == '\0' || (*dst != NULL && strcmp(*dst, v) == 0))
+        return;
+    copy = strdup(v);
+    if (copy != NULL) {
+        free(*dst);
+        *dst = copy;
+    }
+}
+
+static void msg_start(connctx *c, SMFICTX *ctx)
+{
+    msgctx *m = &c->msg;
+
+    msg_reset(m);
+    m->active = 1;
+    m->snap = msnap_acquire();
+    m->engine = m->snap ? itip_engine_new(m->snap->cfg) : NULL;
+    if (m->engine == NULL)
+        msg_error(m, "out of memory (engine)");
+    else
+        mrepair_start(&m->repair, m->snap->cfg, c->can_chgbody);
+    if (m->engine != NULL) {
+        m->store = msnap_store(m->snap, &m->state_wanted);
+        itip_engine_set_store(m->engine, m->store);
+        if (itip_engine_set_client(m->engine, c->client) < 0)
+            msg_error(m, "out of memory (client)");
+    }
+    take_macro(ctx, "{i}", &m->qid);
+}
+
+/* The message context; a message starts at MAIL FROM, or at whatever callback comes first. */
+static msgctx *msg_get(connctx *c, SMFICTX *ctx)
+{
+    if (!c->msg.active)
+        msg_start(c, ctx);
+    return &c->msg;
+}
+
+static void feed(msgctx *m, const void *buf, size_t len)
+{
+    double t0 = now_ms();
+
+    if (m->error[0] == '\0' && itip_engine_feed(m->engine, buf, len) < 0)
+        msg_error(m, itip_engine_error(m->engine));
+    mrepair_fed(&m->repair, buf, len);
+    m->ms += now_ms() - t0;
+}
+
+/* ---- connection ---- */
+
+static void set_symlist(SMFICTX *ctx)
+{
+    /* {i} arrives with MAIL (Sendmail) or DATA/EOH (Postfix) */
+    smfi_setsymlist(ctx, SMFIM_CONNECT, "{client_addr}");
+    smfi_setsymlist(ctx, SMFIM_ENVFROM, "{i} {auth_authen}");
+    smfi_setsymlist(ctx, SMFIM_DATA, "{i}");
+    smfi_setsymlist(ctx, SMFIM_EOH, "{i}");
+    smfi_setsymlist(ctx, SMFIM_EOM, "{i}");
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                             unsigned long f2, unsigned long f3, unsigned long *pf0,
+                             unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    connctx *c;
+
+    (void)f2;
+    (void)f3;
+    if ((f0 & NEED_ACTIONS) != NEED_ACTIONS) {
+        mlog(LOG_ERR, "the MTA does not offer adding/changing headers and quarantine "
+             "(actions 0x%lx): refusing this connection", f0);
+        return SMFIS_REJECT;
+    }
+    c = conn_get(ctx);
+    *pf0 = NEED_ACTIONS | (f0 & (SMFIF_SETSYMLIST | SMFIF_CHGBODY));
+    /* SKIP and LEADSPC only when offered; LEADSPC only if we can remember it */
+    *pf1 = (f1 & SMFIP_SKIP) | (c != NULL ? f1 & SMFIP_HDR_LEADSPC : 0) |
+           (f1 & SMFIP_NOUNKNOWN);
+    *pf2 = *pf3 = 0;
+    if (c != NULL) {
+        c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+        c->can_skip = (f1 & SMFIP_SKIP) != 0;
+        c->can_chgbody = (f0 & SMFIF_CHGBODY) != 0;
+    }
+    if (f0 & SMFIF_SETSYMLIST)
+        set_symlist(ctx);
+    mlog(LOG_DEBUG, "negotiated actions 0x%lx protocol 0x%lx (offered 0x%lx 0x%lx)", *pf0,
+         *pf1, f0, f1);
+    return SMFIS_CONTINUE;
+}
+
+static char *addr_text(const struct sockaddr *sa)
+{
+    char buf[INET6_ADDRSTRLEN];
+    const void *a = NULL;
+
+    if (sa != NULL && sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa != NULL && sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (a == NULL || inet_ntop(sa->sa_family, a, buf, sizeof buf) == NULL)
+        return NULL;
+    return strdup(buf);
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+    connctx *c = conn_get(ctx);
+
+    (void)host;
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    free(c->client);
+    c->client = addr_text(sa);
+    if (c->client == NULL)
+        take_macro(ctx, "{client_addr}", &c->client);
+    return SMFIS_CONTINUE;
+}
+
+/* Registered only so that Postfix sends no lone macro packet for this stage (a ~40 ms
+ * Nagle/delayed-ACK stall over TCP). */
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+    (void)ctx;
+    (void)helo;
+    return SMFIS_CONTINUE;
+}
+
+/* ---- envelope ---- */
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    connctx *c = conn_get(ctx);
+    msgctx *m;
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    msg_start(c, ctx);
+    m = &c->msg;
+    if (argv != NULL && argv[0] != NULL && (m->sender = strdup(argv[0])) == NULL)
+        msg_error(m, "out of memory (sender)");
+    take_macro(ctx, "{auth_authen}", &m->auth);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    connctx *c = conn_get(ctx);
+    msgctx *m;
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    m = msg_get(c, ctx);
+    if (m->error[0] == '\0' && argv != NULL && argv[0] != NULL &&
+        itip_engine_add_rcpt(m->engine, argv[0]) < 0)
+        msg_error(m, itip_engine_error(m->engine));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_data(SMFICTX *ctx)
+{
+    connctx *c = conn_get(ctx);
+
+    if (c != NULL)
+        take_macro(ctx, "{i}", &msg_get(c, ctx)->qid);
+    return SMFIS_CONTINUE;
+}
+
+/* ---- content ---- */
+
+static void count_forged(msgctx *m, const char *name)
+{
+    const char *prefix = m->snap ? m->snap->cfg->header_prefix : NULL;
+    size_t n = prefix ? strlen(prefix) : 0;
+
+    if (n == 0 || strncasecmp(name, prefix, n) != 0)
+        return;
+    if (strcasecmp(name + n, "-Result") == 0)
+        m->forged_result++;
+    else if (strcasecmp(name + n, "-Finding") == 0)
+        m->forged_finding++;
+    else if (strcasecmp(name + n, "-Repaired") == 0)
+        m->forged_repaired++;
+}
+
+/* "Name:value\r\n"; a bare LF inside a folded value becomes CRLF. */
+static int header_line(strbuf *b, const char *name, const char *value, int leadspc)
+{
+    const char *p;
+
+    itip_strbuf_reset(b);
+    if (itip_strbuf_printf(b, "%s:%s", name, leadspc ? "" : " ") < 0)
+        return -1;
+    for (p = value; *p; p++)
+        if (*p == '\n' && (p == value || p[-1] != '\r') ? itip_strbuf_append(b, "\r\n", 2) < 0
+                                                         : itip_strbuf_putc(b, *p) < 0)
+            return -1;
+    return itip_strbuf_append(b, "\r\n", 2);
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    connctx *c = conn_get(ctx);
+    msgctx *m;
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    m = msg_get(c, ctx);
+    count_forged(m, name);
+    if (m->error[0] != '\0')
+        return SMFIS_CONTINUE;
+    if (header_line(&m->line, name, value ? value : "", c->leadspc) < 0)
+        msg_error(m, "out of memory (header)");
+    else
+        feed(m, m->line.s, m->line.len);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+    connctx *c = conn_get(ctx);
+    msgctx *m;
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    m = msg_get(c, ctx);
+    take_macro(ctx, "{i}", &m->qid);
+    feed(m, "\r\n", 2);
+    mrepair_eoh(&m->repair);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
+{
+    connctx *c = conn_get(ctx);
+    msgctx *m;
+
+    if (c == NULL)
+        return SMFIS_CONTINUE;
+    m = msg_get(c, ctx);
+    mrepair_body(&m->repair, buf, len);
+    if (!m->skipping && m->error[0] == '\0') {
+        feed(m, buf, len);
+        m->skipping = m->error[0] == '\0' && itip_engine_skippable(m->engine);
+    }
+    if ((m->skipping || m->error[0] != '\0') && c->can_skip &&
+        (m->error[0] != '\0' || !mrepair_needs_body(&m->repair, m->engine)))
+        return SMFIS_SKIP;
+    return SMFIS_CONTINUE;
+}
+
+/* ---- end of message ---- */
+
+/* Why this message's stateful rules were skipped, or NULL: they ran, state is off, or the
+ * message has no calendar part. */
+static const char *state_note(const msgctx *m, size_t calendar_parts)
+{
+    if (!m->state_wanted || calendar_parts == 0 || m->engine == NULL)
+        return NULL;
+    return m->store == NULL ? STATE_UNAVAILABLE : itip_engine_state_note(m->engine);
+}
+
+static void verdict_input(msgctx *m, mverdict_input *in)
+{
+    memset(in, 0, sizeof *in);
+    if (m->error[0] == '\0') {
+        double t0 = now_ms();
+        if (itip_engine_finish(m->engine) < 0)
+            msg_error(m, itip_engine_error(m->engine));
+        m->ms += now_ms() - t0;
+    }
+    if (m->engine != NULL) {
+        in->findings = itip_engine_findings(m->engine);
+        in->calendar_parts = itip_engine_calendar_parts(m->engine);
+        in->method = itip_engine_method(m->engine);
+        in->uid = itip_engine_uid(m->engine);
+    }
+    in->error = m->error[0] ? m->error : NULL;
+    in->state_note = state_note(m, in->calendar_parts);
+}
+
+/* Records a message that passes - pass, log, tag, repair, and any dry-run, which delivers -
+ * for the stateful rules of later messages of its meetings.  A quarantined, rejected or
+ * deferred message never reached its recipients and is not recorded, nor one the engine
+ * failed on, nor one whose stateful rules were skipped (the store is failing).  A failure
+ * to record adds the state note to the verdict, rebuilt: 0, or -1 when that fails (out of
+ * memory; V is then freed).  Tells the snapshot how the store did, for its log lines. */
+static int record(msgctx *m, const itip_config *cfg, mverdict *v, mverdict_input *in,
+                  int leadspc)
+{
+    int failed = in->state_note != NULL, r = 0;
+
+    if (m->store == NULL || in->calendar_parts == 0)
+        return 0;
+    if (!failed && in->error == NULL && v->action < ITIP_ACT_QUARANTINE &&
+        itip_engine_record(m->engine) < 0) {
+        failed = 1;
+        in->state_note = itip_engine_state_note(m->engine);
+        if (in->state_note == NULL)
+            in->state_note = STATE_FAILED;
+        mverdict_free(v);
+        r = mverdict_build(v, cfg, in, leadspc);
+    }
+    msnap_store_result(m->snap, failed, failed ? itip_store_error(m->store) : NULL);
+    return r;
+}
+
+static sfsistat finish(SMFICTX *ctx, connctx *c)
+{
+    msgctx *m = &c->msg;
+    const itip_config *cfg = m->snap ? m->snap->cfg : NULL;
+    double t0 = now_ms();
+    mverdict_input in;
+    mverdict v;
+    mact_msg am;
+    sfsistat st;
+
+    if (cfg == NULL)            /* cannot happen: a snapshot is installed before smfi_main */
+        return SMFIS_CONTINUE;
+    verdict_input(m, &in);
+    /* record() last: after the repair was carried out or refused (the action is final) */
+    if (mverdict_build(&v, cfg, &in, c->leadspc) < 0 ||
+        mrepair_eom(&m->repair, ctx, cfg, m->engine, &v, &in, c->leadspc, m->qid) < 0 ||
+        record(m, cfg, &v, &in, c->leadspc) < 0) {
+        msg_error(m, "out of memory (verdict)");
+        in.error = m->error;
+        in.findings = NULL;
+        if (mverdict_build(&v, cfg, &in, c->leadspc) < 0) {
+            mlog(LOG_ERR, "qid=%s out of memory: message accepted unchecked",
+                 m->qid ? m->qid : "NOQUEUE");
+            return SMFIS_CONTINUE;
+        }
+    }
+    am = (mact_msg){ .qid = m->qid, .client = c->client, .sender = m->sender, .auth = m->auth,
+                     .calendar_parts = in.calendar_parts, .forged_result = m->forged_result,
+                     .forged_finding = m->forged_finding, .error = in.error,
+                     .state = !m->state_wanted || in.calendar_parts == 0 ? NULL
+                            : in.state_note ? "skipped" : "ok",
+                     .forged_repaired = m->forged_repaired };
+    st = mact_apply(ctx, cfg, &v, &am);
+    mact_log(&v, &am, m->ms + now_ms() - t0, st);
+    mverdict_free(&v);
+    return st;
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+    connctx *c = smfi_getpriv(ctx), spare;
+    sfsistat st;
+
+    if (c == NULL) {            /* every earlier callback failed to make one: out of memory */
+        memset(&spare, 0, sizeof spare);
+        c = &spare;
+        msg_error(&c->msg, "out of memory (connection)");
+        c->msg.active = 1;
+        c->msg.snap = msnap_acquire();
+        if (c->msg.snap == NULL)
+            return SMFIS_CONTINUE;
+    }
+    msg_get(c, ctx);
+    take_macro(ctx, "{i}", &c->msg.qid);
+    st = finish(ctx, c);
+    msg_reset(&c->msg);
+    return st;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+    connctx *c = smfi_getpriv(ctx);
+
+    if (c != NULL)
+        msg_reset(&c->msg);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+    connctx *c = smfi_getpriv(ctx);
+
+    if (c != NULL) {             /* a health probe never got one */
+        smfi_setpriv(ctx, NULL);
+        conn_free(c);
+    }
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc *milter_cb_desc(void)
+{
+    static struct smfiDesc desc = {
+        .xxfi_name = "itip-milter",
+        .xxfi_version = SMFI_VERSION,
+        .xxfi_flags = NEED_ACTIONS | SMFIF_SETSYMLIST | SMFIF_CHGBODY,
+        .xxfi_connect = cb_connect,
+        .xxfi_helo = cb_helo,
+        .xxfi_envfrom = cb_envfrom,
+        .xxfi_envrcpt = cb_envrcpt,
+        .xxfi_header = cb_header,
+        .xxfi_eoh = cb_eoh,
+        .xxfi_body = cb_body,
+        .xxfi_eom = cb_eom,
+        .xxfi_abort = cb_abort,
+        .xxfi_close = cb_close,
+        .xxfi_unknown = NULL,
+        .xxfi_data = cb_data,
+        .xxfi_negotiate = cb_negotiate,
+    };
+    return &desc;
+}

@@ -1,0 +1,605 @@
+/*
+ * rules_state.c - the stateful rules: each REQUEST, CANCEL, REPLY or COUNTER component is
+ * compared with what earlier messages of the same meeting left in the store (record.h).
+ *
+ *   C10 reply-attendee-not-invited         REPLY/COUNTER from an address no REQUEST invited
+ *   C11 reply-sequence-stale               REPLY/COUNTER SEQUENCE below the newest REQUEST's
+ *                                          (X-MICROSOFT-CDO-APPT-SEQUENCE first, as Exchange)
+ *   C12 reply-dtstamp-not-monotonic        DTSTAMP not later than the attendee's previous reply
+ *   C12 reply-dtstamp-not-after-request    DTSTAMP earlier than that of the REQUEST with the
+ *                                          same SEQUENCE (KB Q202105); names the sender's skew
+ *   C13 reply-sequence-missing             no SEQUENCE although the REQUEST's was above 0
+ *                                          (then C11 is not reported as well)
+ *   C14 reply-recurrence-id-unknown        REPLY for an instance the series deleted (EXDATE of
+ *                                          the newest REQUEST, or a CANCEL of that instance)
+ *   C15 reply-owner-critical-change-stale  the echoed X-MICROSOFT-CDO-OWNER-CRITICAL-CHANGE is
+ *                                          older than the REQUEST's (its X-value, else DTSTAMP)
+ *   E3  update-sequence-not-incremented    REQUEST: SEQUENCE went down, or stayed while
+ *                                          DTSTART/DTEND/RRULE/EXDATE/LOCATION/attendees changed;
+ *                                          CANCEL: SEQUENCE below the newest REQUEST's
+ *   E4  cancel-sequence-missing (stateful) CANCEL without SEQUENCE for a meeting seen with
+ *                                          SEQUENCE > 0: the stateless info finding of
+ *                                          rules_sequence.c is raised to degrade and reworded
+ *                                          (one finding, never two)
+ *   E5  cancel-before-update               REQUEST arriving after a CANCEL with a higher SEQUENCE
+ *
+ * A REPLY to one instance is compared with that instance's record when a REQUEST of it was
+ * seen, else with the series record.  Every component queues what it says in the message's
+ * itip_statework; itip_engine_record() merges the queue into the store after the message.
+ *
+ * Must never: run without a store, look up more than ITIP_STATE_MAX_COMPONENTS components of
+ * one part, go on after a store failure (the engine then notes "stateful rules skipped"), or
+ * keep libical objects beyond the call.
+ */
+#include "ac-config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "rules/calendar.h"
+#include "rules/calutil.h"
+#include "store/record.h"
+
+#define TBUF 40                     /* a formatted time */
+#define SPAN_BUF 48                 /* "12 minutes" */
+#define PHRASE_BUF 360              /* "; " and the skew phrase */
+#define LIST_BUF 120                /* the changed fields of E3 */
+#define DETAIL_MAX 300              /* a finding's detail (findings.h) */
+#define SEQ_LIMIT 2147483647LL
+
+static const char X_SEQ[] = "X-MICROSOFT-CDO-APPT-SEQUENCE";
+static const char X_OWNER_CC[] = "X-MICROSOFT-CDO-OWNER-CRITICAL-CHANGE";
+
+/* ---- reading a component ---- */
+
+/* A RECURRENCE-ID or EXDATE in the form the records use: UTC when it has a time zone. */
+static void norm_time(icalproperty *p, icalcomponent *comp, char *buf, size_t len)
+{
+    struct icaltimetype t = icalproperty_get_datetime_with_component(p, comp);
+
+    buf[0] = '\0';
+    if (icaltime_is_null_time(t))
+        return;
+    if (!t.is_date && !icaltime_is_utc(t) && t.zone != NULL)
+        t = icaltime_convert_to_zone(t, icaltimezone_get_utc_timezone());
+    itip_time_str(t, buf, len);
+}
+
+/* A UTC date-time in the Outlook window as seconds, else 0. */
+static long long utc_seconds(struct icaltimetype t)
+{
+    if (icaltime_is_null_time(t) || t.is_date || !icaltime_is_utc(t) ||
+        itip_time_window(t) != ITIP_TW_OK)
+        return 0;
+    return itip_time_to_unix(t);
+}
+
+static long long dtstamp_of(icalcomponent *comp)
+{
+    icalproperty *p = icalcomponent_get_first_property(comp, ICAL_DTSTAMP_PROPERTY);
+    icalvalue *v = p ? icalproperty_get_value(p) : NULL;
+
+    if (v == NULL || icalvalue_isa(v) != ICAL_DATETIME_VALUE ||
+        icalcomponent_count_properties(comp, ICAL_DTSTAMP_PROPERTY) != 1)
+        return 0;
+    return utc_seconds(icalvalue_get_datetime(v));
+}
+
+static long long xtime_of(icalcomponent *comp, const char *name)
+{
+    icalproperty *p = itip_xprop(comp, name);
+    struct icaltimetype t;
+
+    if (p == NULL || itip_parse_time(itip_xprop_value(p), &t) != 0)
+        return 0;
+    return utc_seconds(t);
+}
+
+/* A strict decimal in 0..2^31-1; -1 otherwise. */
+static long long parse_seq(const char *s)
+{
+    long long v = 0;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s < '0' || *s > '9')
+        return -1;
+    for (; *s >= '0' && *s <= '9'; s++)
+        if ((v = v * 10 + (*s - '0')) > SEQ_LIMIT)
+            return -1;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return *s ? -1 : v;
+}
+
+/* SEQUENCE; for replies X-MICROSOFT-CDO-APPT-SEQUENCE first, as Exchange imports it. */
+static void read_seq(icalcomponent *comp, itip_obs *o)
+{
+    icalproperty *p = icalcomponent_get_first_property(comp, ICAL_SEQUENCE_PROPERTY);
+    icalproperty *x = o->kind == ITIP_OBS_REPLY ? itip_xprop(comp, X_SEQ) : NULL;
+    long long xv = x ? parse_seq(itip_xprop_value(x)) : -1;
+
+    if (xv >= 0) {
+        o->has_seq = 1;
+        o->seq = xv;
+    } else if (p != NULL) {
+        int v = icalproperty_get_sequence(p);    /* E1 reports a value libical misread */
+        o->has_seq = 1;
+        o->seq = v < 0 ? 0 : v;
+    }
+}
+
+static char *lower_dup(const char *s)
+{
+    char *d = strdup(s);
+    size_t i;
+
+    for (i = 0; d != NULL && d[i]; i++)
+        if (d[i] >= 'A' && d[i] <= 'Z')
+            d[i] = (char)(d[i] - 'A' + 'a');
+    return d;
+}
+
+/* Appends a copy of S (lower-cased when LOWER) to the list. */
+static int push(char ***v, size_t *n, const char *s, int lower)
+{
+    char **nv = realloc(*v, (*n + 1) * sizeof *nv);
+
+    if (nv == NULL)
+        return -1;
+    *v = nv;
+    if ((nv[*n] = lower ? lower_dup(s) : strdup(s)) == NULL)
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+/* The mailto: address of an ATTENDEE/ORGANIZER value, when it is a plausible one. */
+static const char *addr_of(const char *v)
+{
+    const char *a = itip_mailto(v);
+    return a != NULL && itip_addr_valid(a) && strlen(a) <= ITIP_REC_MAX_ADDR ? a : NULL;
+}
+
+/* REQUEST: every invited address; REPLY: the one replying and its PARTSTAT. */
+static int read_attendees(icalcomponent *comp, itip_obs *o)
+{
+    icalproperty *p;
+    int count = icalcomponent_count_properties(comp, ICAL_ATTENDEE_PROPERTY);
+
+    if (o->kind == ITIP_OBS_CANCEL || (o->kind == ITIP_OBS_REPLY && count != 1))
+        return 0;                               /* C6 reports a reply's wrong count */
+    for (p = icalcomponent_get_first_property(comp, ICAL_ATTENDEE_PROPERTY); p != NULL;
+         p = icalcomponent_get_next_property(comp, ICAL_ATTENDEE_PROPERTY)) {
+        const char *a = addr_of(icalproperty_get_attendee(p));
+        icalparameter *ps = icalproperty_get_first_parameter(p, ICAL_PARTSTAT_PARAMETER);
+        if (a == NULL)
+            continue;
+        if (o->naddrs >= ITIP_REC_MAX_ATTENDEES) {
+            o->addrs_truncated = 1;
+            continue;
+        }
+        if (push(&o->addrs, &o->naddrs, a, 1) < 0)
+            return -1;
+        if (o->kind == ITIP_OBS_REPLY && ps != NULL) {
+            icalparameter_partstat v = icalparameter_get_partstat(ps);
+            const char *txt = v == ICAL_PARTSTAT_X ? icalparameter_get_xvalue(ps)
+                                                   : icalparameter_enum_to_string((int)v);
+            if (txt != NULL && (o->partstat = strndup(txt, ITIP_REC_MAX_PARTSTAT)) == NULL)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int read_exdates(icalcomponent *comp, itip_obs *o)
+{
+    icalproperty *p;
+    char buf[TBUF];
+
+    for (p = icalcomponent_get_first_property(comp, ICAL_EXDATE_PROPERTY);
+         p != NULL && o->nexdates < ITIP_REC_MAX_DELETED;
+         p = icalcomponent_get_next_property(comp, ICAL_EXDATE_PROPERTY)) {
+        norm_time(p, comp, buf, sizeof buf);
+        if (buf[0] && push(&o->exdates, &o->nexdates, buf, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- what E3 compares ---- */
+
+static unsigned long long hash_str(const char *s, unsigned long long h)
+{
+    return itip_hash64(s ? s : "", s ? strlen(s) + 1 : 0, h);
+}
+
+static unsigned long long hash_time_props(icalcomponent *comp, icalproperty_kind kind)
+{
+    unsigned long long h = ITIP_HASH_INIT;
+    icalproperty *p;
+    char buf[TBUF];
+
+    for (p = icalcomponent_get_first_property(comp, kind); p != NULL;
+         p = icalcomponent_get_next_property(comp, kind)) {
+        norm_time(p, comp, buf, sizeof buf);
+        h = hash_str(buf, h);
+    }
+    return h;
+}
+
+static unsigned long long hash_text_props(icalcomponent *comp, icalproperty_kind kind)
+{
+    unsigned long long h = ITIP_HASH_INIT;
+    icalproperty *p;
+
+    for (p = icalcomponent_get_first_property(comp, kind); p != NULL;
+         p = icalcomponent_get_next_property(comp, kind))
+        h = hash_str(icalproperty_get_value_as_string(p), h);
+    return h;
+}
+
+static void read_digest(icalcomponent *comp, itip_obs *o)
+{
+    size_t i;
+    unsigned long long set = 0;
+
+    o->digest[ITIP_DIG_DTSTART] = hash_time_props(comp, ICAL_DTSTART_PROPERTY);
+    o->digest[ITIP_DIG_DTEND] = hash_time_props(comp, ICAL_DTEND_PROPERTY) ^
+                                hash_text_props(comp, ICAL_DURATION_PROPERTY);
+    o->digest[ITIP_DIG_RRULE] = hash_text_props(comp, ICAL_RRULE_PROPERTY);
+    o->digest[ITIP_DIG_LOCATION] = hash_text_props(comp, ICAL_LOCATION_PROPERTY);
+    /* sets: the sum of the members' hashes does not depend on their order */
+    for (i = 0; i < o->naddrs; i++)
+        set += hash_str(o->addrs[i], ITIP_HASH_INIT);
+    o->digest[ITIP_DIG_ATTENDEES] = set;
+    set = 0;
+    for (i = 0; i < o->nexdates; i++)
+        set += hash_str(o->exdates[i], ITIP_HASH_INIT);
+    o->digest[ITIP_DIG_EXDATE] = set;
+}
+
+/* Fills O from COMP; -1 when out of memory. */
+static int read_facts(icalcomponent *comp, const char *uid, itip_obs_kind kind, itip_obs *o)
+{
+    icalproperty *rid = icalcomponent_get_first_property(comp, ICAL_RECURRENCEID_PROPERTY);
+    icalproperty *org = icalcomponent_get_first_property(comp, ICAL_ORGANIZER_PROPERTY);
+    const char *oa = org ? addr_of(icalproperty_get_organizer(org)) : NULL;
+    char buf[TBUF] = "";
+
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    if (rid != NULL)
+        norm_time(rid, comp, buf, sizeof buf);
+    if ((o->uid = strdup(uid)) == NULL || (o->rid = strdup(buf)) == NULL)
+        return -1;
+    if (oa != NULL && (o->organizer = lower_dup(oa)) == NULL)
+        return -1;
+    read_seq(comp, o);
+    o->dtstamp = dtstamp_of(comp);
+    o->owner_cc = xtime_of(comp, X_OWNER_CC);
+    if (read_attendees(comp, o) < 0)
+        return -1;
+    if (kind == ITIP_OBS_REQUEST && rid == NULL && read_exdates(comp, o) < 0)
+        return -1;
+    if (kind == ITIP_OBS_REQUEST)
+        read_digest(comp, o);
+    return 0;
+}
+
+/* ---- wording ---- */
+
+static const char *span(long long s, char *buf, size_t len)
+{
+    if (s < 0)
+        s = -s;
+    if (s < 120)
+        snprintf(buf, len, "%lld second%s", s, s == 1 ? "" : "s");
+    else if (s < 2 * 3600)
+        snprintf(buf, len, "%lld minutes", (s + 30) / 60);
+    else if (s < 2 * 86400)
+        snprintf(buf, len, "%lld hours", (s + 1800) / 3600);
+    else
+        snprintf(buf, len, "%lld days", (s + 43200) / 86400);
+    return buf;
+}
+
+static const char *tstr(long long t, char *buf, size_t len)
+{
+    struct icaltimetype it = icaltime_from_timet_with_zone((time_t)t, 0,
+                                                           icaltimezone_get_utc_timezone());
+    return itip_time_str(it, buf, len);
+}
+
+/* ---- REPLY / COUNTER ---- */
+
+typedef struct {
+    itip_calctx *c;
+    itip_statework *w;
+    icalcomponent *comp;
+    const itip_obs *o;
+    const itip_meeting *rec;        /* the record under this component's own key */
+    const itip_meeting *base;       /* the REQUEST it answers: own record, else the series' */
+    const itip_meeting *series;     /* the series record of an instance, or NULL */
+} stcheck;
+
+static int is_invited(const itip_meeting *m, const char *addr)
+{
+    const itip_rec_attendee *a = itip_meeting_attendee(m, addr);
+    size_t i;
+
+    if (a != NULL && a->invited)
+        return 1;
+    for (i = 0; i < m->natt; i++)
+        if (m->att[i].invited)
+            return 0;
+    return 1;                       /* the REQUEST named nobody we could read: no opinion */
+}
+
+static void check_c10(stcheck *s)
+{
+    const char *addr = s->o->naddrs == 1 ? s->o->addrs[0] : NULL;
+
+    if (addr == NULL || s->base == NULL || s->base->att_truncated || is_invited(s->base, addr))
+        return;
+    itip_emit(s->c, ITIP_R_REPLY_ATTENDEE_NOT_INVITED, ITIP_SEV_DEGRADE, s->comp, "ATTENDEE",
+              "%s answers a meeting whose REQUEST (SEQUENCE %lld) did not invite it: the "
+              "organizer adds it as a new optional attendee and the invited row stays "
+              "\"none\"", addr, s->base->req_seq);
+}
+
+static void check_sequence(stcheck *s)
+{
+    const itip_meeting *b = s->base;
+
+    if (b == NULL)
+        return;
+    if (!s->o->has_seq && b->req_seq > 0)
+        itip_emit(s->c, ITIP_R_REPLY_SEQUENCE_MISSING, ITIP_SEV_DEGRADE, s->comp, "SEQUENCE",
+                  "%s has no SEQUENCE (nor %s) but answers a REQUEST with SEQUENCE %lld: it "
+                  "compares as older and is not recorded", s->c->method, X_SEQ, b->req_seq);
+    else if (s->o->has_seq && s->o->seq < b->req_seq)
+        itip_emit(s->c, ITIP_R_REPLY_SEQUENCE_STALE, ITIP_SEV_DEGRADE, s->comp, "SEQUENCE",
+                  "%s has SEQUENCE %lld but the newest REQUEST seen has %lld: the organizer "
+                  "treats it as out of date and does not record it", s->c->method, s->o->seq,
+                  b->req_seq);
+}
+
+static void check_c12(stcheck *s)
+{
+    const itip_obs *o = s->o;
+    const itip_rec_attendee *a = o->naddrs == 1 ? itip_meeting_attendee(s->rec, o->addrs[0])
+                                                : NULL;
+    const itip_meeting *b = s->base;
+    char t1[TBUF], t2[TBUF], sp[SPAN_BUF], note[PHRASE_BUF];
+
+    if (o->dtstamp == 0)
+        return;
+    if (a != NULL && a->reply_dtstamp != 0 && o->dtstamp <= a->reply_dtstamp)
+        itip_emit(s->c, ITIP_R_REPLY_DTSTAMP_NOT_MONOTONIC, ITIP_SEV_DEGRADE, s->comp,
+                  "DTSTAMP", "DTSTAMP %s is not later than that of %s's previous response "
+                  "(%s): the organizer keeps the earlier answer", tstr(o->dtstamp, t1, sizeof t1),
+                  o->addrs[0], tstr(a->reply_dtstamp, t2, sizeof t2));
+    if (b == NULL || b->req_dtstamp == 0 || (o->has_seq ? o->seq : 0) != b->req_seq ||
+        o->dtstamp >= b->req_dtstamp)
+        return;
+    itip_emit(s->c, ITIP_R_REPLY_DTSTAMP_NOT_AFTER_REQUEST, ITIP_SEV_DEGRADE, s->comp, "DTSTAMP",
+              "DTSTAMP %s is %s earlier than the REQUEST it answers (SEQUENCE %lld, DTSTAMP %s): "
+              "the response looks out of date and is not recorded (KB Q202105)%s",
+              tstr(o->dtstamp, t1, sizeof t1), span(b->req_dtstamp - o->dtstamp, sp, sizeof sp),
+              b->req_seq, tstr(b->req_dtstamp, t2, sizeof t2),
+              itip_skew_note(s->w, note, sizeof note));
+}
+
+static void check_c14(stcheck *s)
+{
+    int cancelled = 0;
+
+    if (s->series == NULL || s->o->rid[0] == '\0' ||
+        !itip_meeting_deleted(s->series, s->o->rid, &cancelled))
+        return;
+    itip_emit(s->c, ITIP_R_REPLY_RECURRENCE_ID_UNKNOWN, ITIP_SEV_INFO, s->comp, "RECURRENCE-ID",
+              "the REPLY is for the instance %s, which the organizer deleted (%s): the response "
+              "is discarded", s->o->rid, cancelled ? "cancelled" : "EXDATE");
+}
+
+static void check_c15(stcheck *s)
+{
+    const itip_meeting *b = s->base;
+    long long ref;
+    char t1[TBUF], t2[TBUF];
+
+    if (b == NULL || s->o->owner_cc == 0 || (s->o->has_seq ? s->o->seq : 0) != b->req_seq)
+        return;
+    ref = b->req_owner_cc ? b->req_owner_cc : b->req_dtstamp;
+    if (ref == 0 || s->o->owner_cc >= ref)
+        return;
+    itip_emit(s->c, ITIP_R_REPLY_OWNER_CRITICAL_CHANGE_STALE, ITIP_SEV_INFO, s->comp,
+              X_OWNER_CC, "%s %s is older than the %s %s of the REQUEST with SEQUENCE %lld: "
+              "Exchange may take the response for an answer to an earlier version", X_OWNER_CC,
+              tstr(s->o->owner_cc, t1, sizeof t1), b->req_owner_cc ? X_OWNER_CC : "DTSTAMP",
+              tstr(ref, t2, sizeof t2), b->req_seq);
+}
+
+static void check_reply(stcheck *s)
+{
+    check_c10(s);
+    check_sequence(s);
+    check_c12(s);
+    if (s->c->method_kind == ICAL_METHOD_REPLY)
+        check_c14(s);
+    check_c15(s);
+}
+
+/* ---- REQUEST / CANCEL ---- */
+
+static void check_e3_request(stcheck *s)
+{
+    const itip_meeting *m = s->rec;
+    char list[LIST_BUF] = "";
+    size_t i, n = 0;
+
+    if (!m->has_request)
+        return;
+    if (s->o->seq < m->req_seq) {
+        itip_emit(s->c, ITIP_R_UPDATE_SEQUENCE_NOT_INCREMENTED, ITIP_SEV_DEGRADE, s->comp,
+                  "SEQUENCE", "SEQUENCE went down from %lld to %lld: attendees' clients take "
+                  "this REQUEST for an old copy and ignore it", m->req_seq, s->o->seq);
+        return;
+    }
+    if (s->o->seq != m->req_seq)
+        return;
+    for (i = 0; i < ITIP_DIG_COUNT; i++)
+        if (s->o->digest[i] != m->digest[i]) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", n++ ? ", " : "",
+                     itip_digest_names[i]);
+        }
+    if (n > 0)
+        itip_emit(s->c, ITIP_R_UPDATE_SEQUENCE_NOT_INCREMENTED, ITIP_SEV_DEGRADE, s->comp,
+                  "SEQUENCE", "%s changed but SEQUENCE stayed at %lld: Outlook keeps the "
+                  "earlier version (the update disappears on accept)", list, s->o->seq);
+}
+
+static void check_e5(stcheck *s)
+{
+    if (!s->rec->has_cancel || s->rec->cancel_seq <= s->o->seq)
+        return;
+    itip_emit(s->c, ITIP_R_CANCEL_BEFORE_UPDATE, ITIP_SEV_INFO, s->comp, "SEQUENCE",
+              "a CANCEL with SEQUENCE %lld arrived before this REQUEST with SEQUENCE %lld: "
+              "Exchange marks the cancellation \"not current\" and re-adds the meeting as "
+              "tentative (KB 2732379)", s->rec->cancel_seq, s->o->seq);
+}
+
+/* Raises the stateless E4 finding of this component to the stateful form (or adds it). */
+static void check_e4(stcheck *s)
+{
+    const itip_meeting *b = s->rec->has_request ? s->rec : s->series;
+    itip_findings *f = s->c->out;
+    const char *uid = s->o->uid;
+    char detail[DETAIL_MAX];
+    size_t i;
+
+    if (s->o->has_seq || icalcomponent_get_first_property(s->comp, ICAL_SEQUENCE_PROPERTY) ||
+        b == NULL || !b->has_request || b->req_seq <= 0)
+        return;
+    snprintf(detail, sizeof detail, "CANCEL without SEQUENCE for a meeting last sent with "
+             "SEQUENCE %lld: it compares as sequence 0, older than the meeting, and is ignored",
+             b->req_seq);
+    for (i = 0; i < f->n; i++) {
+        itip_finding *x = &f->v[i];
+        char *d;
+        if (x->rule != ITIP_R_CANCEL_SEQUENCE_MISSING || x->part != s->c->part_index ||
+            x->uid == NULL || strcmp(x->uid, uid) != 0)
+            continue;
+        if ((d = strdup(detail)) == NULL)
+            return;
+        free(x->detail);
+        x->detail = d;
+        if (f->settings == NULL || f->settings[x->rule].severity == ITIP_SEV_NONE)
+            x->severity = ITIP_SEV_DEGRADE;
+        return;
+    }
+    itip_emit(s->c, ITIP_R_CANCEL_SEQUENCE_MISSING, ITIP_SEV_DEGRADE, s->comp, "SEQUENCE", "%s",
+              detail);
+}
+
+static void check_cancel(stcheck *s)
+{
+    const itip_meeting *m = s->rec;
+
+    check_e4(s);
+    if (m->has_request && s->o->has_seq && s->o->seq < m->req_seq)
+        itip_emit(s->c, ITIP_R_UPDATE_SEQUENCE_NOT_INCREMENTED, ITIP_SEV_DEGRADE, s->comp,
+                  "SEQUENCE", "CANCEL has SEQUENCE %lld, below the %lld of the newest REQUEST: "
+                  "attendees take it for an old copy and keep the meeting", s->o->seq,
+                  m->req_seq);
+}
+
+/* ---- the group ---- */
+
+static int method_kind(const itip_calctx *c, itip_obs_kind *k)
+{
+    switch (c->method_kind) {
+    case ICAL_METHOD_REQUEST: *k = ITIP_OBS_REQUEST; return 1;
+    case ICAL_METHOD_CANCEL:  *k = ITIP_OBS_CANCEL; return 1;
+    case ICAL_METHOD_REPLY:
+    case ICAL_METHOD_COUNTER: *k = ITIP_OBS_REPLY; return 1;
+    default:                  return 0;
+    }
+}
+
+/* Moves O into the message's queue (or frees it when the queue is full). */
+static void queue(itip_statework *w, itip_obs *o, time_t now)
+{
+    if (!w->has_sample && o->dtstamp != 0) {
+        w->has_sample = 1;
+        w->sample = o->dtstamp - (long long)now;
+    }
+    if (w->nobs < ITIP_STATE_MAX_OBS)
+        w->obs[w->nobs++] = *o;
+    else
+        itip_obs_free(o);
+    memset(o, 0, sizeof *o);
+}
+
+static void check_component(itip_calctx *c, itip_statework *w, icalcomponent *comp,
+                            const char *uid, itip_obs_kind kind)
+{
+    itip_store *st = c->msg->store;
+    itip_meeting rec, series;
+    itip_obs o;
+    stcheck s;
+    int r1, r2 = 1;
+
+    itip_meeting_init(&series);
+    if (read_facts(comp, uid, kind, &o) < 0) {
+        itip_obs_free(&o);                      /* out of memory: this one goes unchecked */
+        return;
+    }
+    r1 = itip_record_get_meeting(st, uid, o.rid, c->msg->now, &rec);
+    if (r1 >= 0 && o.rid[0] != '\0')
+        r2 = itip_record_get_meeting(st, uid, "", c->msg->now, &series);
+    if (r1 < 0 || r2 < 0) {
+        w->failed = 1;
+    } else {
+        memset(&s, 0, sizeof s);
+        s.c = c;
+        s.w = w;
+        s.comp = comp;
+        s.o = &o;
+        s.rec = &rec;
+        s.series = r2 == 0 ? &series : NULL;
+        s.base = rec.has_request ? &rec : (s.series && series.has_request ? s.series : NULL);
+        if (kind == ITIP_OBS_REPLY)
+            check_reply(&s);
+        else if (kind == ITIP_OBS_REQUEST) {
+            check_e3_request(&s);
+            check_e5(&s);
+        } else
+            check_cancel(&s);
+        queue(w, &o, c->msg->now);
+    }
+    itip_obs_free(&o);
+    itip_meeting_free(&rec);
+    itip_meeting_free(&series);
+}
+
+void itip_check_stateful(itip_calctx *c)
+{
+    itip_statework *w = c->msg->work;
+    itip_obs_kind kind;
+    size_t i, n = 0;
+
+    if (c->msg->store == NULL || w == NULL || w->failed || c->vcal == NULL ||
+        !method_kind(c, &kind))
+        return;
+    for (i = 0; i < c->nuids && n < ITIP_STATE_MAX_COMPONENTS && !w->failed; i++) {
+        icalcomponent_kind k = icalcomponent_isa(c->uids[i].comp);
+        if ((k != ICAL_VEVENT_COMPONENT && k != ICAL_VTODO_COMPONENT) ||
+            c->uids[i].uid == NULL || c->uids[i].uid[0] == '\0')
+            continue;
+        n++;
+        check_component(c, w, c->uids[i].comp, c->uids[i].uid, kind);
+    }
+}
