@@ -1,6 +1,6 @@
 /*
- * mverdict.c - unit tests of milter_verdict.c: action resolution (strongest wins, per-rule
- * actions, dry_run), header texts and folding (78 columns, "\n\t", printable ASCII only),
+ * test_verdict.c - unit tests of milter/engine/verdict.c: action resolution (strongest
+ * wins, per-rule actions, dry_run), header texts and folding (78 columns, "\n\t", printable ASCII only),
  * the capped X-ITIP-Finding list, quarantine reason and SMTP reply text ('%' escaped), the
  * repair action's fallback and X-ITIP-Repaired.
  * TAP output; no libmilter, no network.
@@ -87,6 +87,7 @@ static void test_repair(void)
        strncmp(v.result, "repair (would-fail: reply-attendee-critical-change-missing)", 59) == 0,
        "repair: the verdict before the repair says repair");
     mverdict_free(&v);
+    is_int(mverdict_action(cfg, &in), ITIP_ACT_REPAIR, "mverdict_action: repair, to plan");
     in.repaired = yes;
     in.repairs = "reply-attendee-critical-change-missing part=0: "
                  "X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE:20260601T100000Z added";
@@ -104,6 +105,8 @@ static void test_repair(void)
        strncmp(v.result, "quarantine (would-fail: reply-attendee-critical-change-missing)",
                63) == 0, "repair not made: actions.would-fail (quarantine) applies");
     mverdict_free(&v);
+    is_int(mverdict_action(cfg, &in), ITIP_ACT_QUARANTINE,
+           "mverdict_action agrees with the built verdict: repair not made, quarantine");
     cfg->actions[ITIP_SEV_WOULD_FAIL] = ITIP_ACT_REPAIR;
     ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.action == ITIP_ACT_TAG && v.repaired == NULL,
        "repair not made and actions.would-fail = repair: tag");
@@ -114,6 +117,11 @@ static void test_repair(void)
        v.wanted == ITIP_ACT_REPAIR && v.result && strstr(v.result, "dry-run=repair"),
        "dry_run: tag, dry-run=repair");
     mverdict_free(&v);
+    is_int(mverdict_action(cfg, &in), ITIP_ACT_TAG, "mverdict_action: dry_run, no repair to plan");
+    in.error = "engine failed";
+    is_int(mverdict_action(cfg, &in), cfg->on_internal_error,
+           "mverdict_action: an internal error gives on_internal_error");
+    in.error = NULL;
     itip_findings_clear(&f);
     itip_config_free(cfg);
 }

@@ -1,17 +1,18 @@
 /*
- * milter_verdict.h - from findings to what the milter does: the action, the X-ITIP headers,
+ * verdict.h - from findings to what the milter does: the action, the X-ITIP headers,
  * the quarantine reason and the SMTP reply text.  Pure: no libmilter, no logging, no I/O,
- * so it is unit-tested directly (t/mverdict.c).
+ * so it is unit-tested directly (t/test_verdict.c).
  *
  * The action of a finding is itip_config_action(cfg, rule, severity); the strongest one
- * wins; dry_run caps it at "tag".  Once a repair was tried (input.repaired), a finding whose
- * repair was not made counts with its fallback action (actions.<severity>, tag if that is
- * repair too): the milter builds the verdict, repairs when it says repair, and builds it
- * again with the outcome.  Header values are folded with "\n\t" so that no line
- * (the "Name: " included) passes 78 columns, and hold only printable ASCII.
+ * wins; dry_run caps it at "tag".  Once a repair was planned (input.repaired), a finding
+ * whose repair cannot be made counts with its fallback action (actions.<severity>, tag if
+ * that is repair too): the milter asks mverdict_action() whether the message would be
+ * repaired, plans the repair without side effects, and then builds the verdict once, with
+ * the plan's outcome; nothing changes it afterwards.  Header values are folded with "\n\t"
+ * so that no line (the "Name: " included) passes 78 columns, and hold only printable ASCII.
  */
-#ifndef ITIP_MILTER_VERDICT_H
-#define ITIP_MILTER_VERDICT_H
+#ifndef ITIP_VERDICT_H
+#define ITIP_VERDICT_H
 
 #include <stddef.h>
 #include "base/config.h"
@@ -53,6 +54,9 @@ typedef struct {
     char *repaired;            /* folded <prefix>-Repaired value; NULL unless action is repair */
 } mverdict;
 
+/* The action mverdict_build() would decide for IN (no strings built): lets the milter plan a
+ * repair only when the verdict asks for one. */
+itip_action mverdict_action(const itip_config *cfg, const mverdict_input *in);
 /* Fills V (zeroed first).  LEADSPC: the header values must carry their leading space
  * (SMFIP_HDR_LEADSPC was negotiated).  0, or -1 when out of memory (V is then freed). */
 int mverdict_build(mverdict *v, const itip_config *cfg, const mverdict_input *in, int leadspc);

@@ -1,15 +1,14 @@
 /*
- * milter_act.c - carries out a verdict at end of message (see milter_act.h).
+ * milter_act.c - the action step at end of message (see milter_act.h).
  *
- * Order matters: forged copies of our headers are deleted first (highest index first, so
- * the indexes of the others do not move), then ours are inserted at index 0, findings in
- * reverse so that X-ITIP-Result ends on top followed by the findings in order.  A reject or
- * tempfail changes nothing in the message: it is not accepted.  Never called outside eom.
- * The repair action's new body goes out first (mact_replace_body, in chunks of at most
- * MACT_BODY_CHUNK), so that a failure can still turn the verdict into its fallback before
- * any header is written (likewise mact_change_header, for a calendar part that is the whole
- * message: its Content-Type is a message header); X-ITIP-Repaired then sits between
- * X-ITIP-Result and the findings.
+ * Order matters: a reject or tempfail changes nothing in the message (it is not accepted).
+ * Otherwise the repair's edits go first (the new body in chunks of at most MACT_BODY_CHUNK,
+ * then the changed header), so that an edit the MTA does not take can still turn the answer
+ * into a temporary failure before anything else is sent; then forged copies of our headers
+ * are deleted (highest index first, so the indexes of the others do not move), then ours are
+ * inserted at index 0, findings in reverse so that X-ITIP-Result ends on top, followed by
+ * X-ITIP-Repaired and the findings in order; then the quarantine.  Every smfi_* call that
+ * changes or answers for a message is in this file.
  */
 #include "ac-config.h"
 #include <stdint.h>
@@ -74,7 +73,7 @@ static sfsistat reply(SMFICTX *ctx, const mverdict *v, const mact_msg *m)
     return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
-int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qid)
+static int replace_body(SMFICTX *ctx, const char *body, size_t len, const mact_msg *m)
 {
     size_t off = 0;
 
@@ -82,8 +81,8 @@ int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qi
         size_t n = len - off < MACT_BODY_CHUNK ? len - off : MACT_BODY_CHUNK;
         if (smfi_replacebody(ctx, (unsigned char *)(uintptr_t)(body + off), (int)n) !=
             MI_SUCCESS) {
-            mlog(LOG_ERR, "qid=%s smfi_replacebody failed after %zu of %zu bytes: the message "
-                 "is not repaired", qid ? qid : "NOQUEUE", off, len);
+            mlog(LOG_ERR, "qid=%s smfi_replacebody failed after %zu of %zu bytes: deferring "
+                 "the message rather than delivering it half-repaired", qid_of(m), off, len);
             return -1;
         }
         off += n;
@@ -91,21 +90,34 @@ int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qi
     return 0;
 }
 
-int mact_change_header(SMFICTX *ctx, const char *name, const char *value, const char *qid)
+static int change_header(SMFICTX *ctx, const char *name, const char *value, const mact_msg *m)
 {
     if (smfi_chgheader(ctx, (char *)(uintptr_t)name, 1, (char *)(uintptr_t)value) !=
         MI_SUCCESS) {
-        mlog(LOG_ERR, "qid=%s smfi_chgheader %s failed: the header is not repaired",
-             qid ? qid : "NOQUEUE", name);
+        mlog(LOG_ERR, "qid=%s smfi_chgheader %s failed: deferring the message rather than "
+             "delivering it half-repaired", qid_of(m), name);
         return -1;
     }
     return 0;
 }
 
-sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v, const mact_msg *m)
+/* The repair's edits; -1 when the MTA did not take one. */
+static int edit(SMFICTX *ctx, const mact_edit *e, const mact_msg *m)
+{
+    if (e->body != NULL && replace_body(ctx, e->body, e->bodylen, m) < 0)
+        return -1;
+    if (e->header != NULL && change_header(ctx, e->header, e->value, m) < 0)
+        return -1;
+    return 0;
+}
+
+sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v,
+                    const mact_edit *e, const mact_msg *m)
 {
     if (v->action == ITIP_ACT_REJECT || v->action == ITIP_ACT_TEMPFAIL)
         return reply(ctx, v, m);
+    if (v->action == ITIP_ACT_REPAIR && e != NULL && edit(ctx, e, m) < 0)
+        return SMFIS_TEMPFAIL;
     remove_forged(ctx, cfg, m);
     if (v->result != NULL)
         insert_headers(ctx, cfg, v, m);
@@ -131,7 +143,7 @@ static char *logval(const char *value, size_t max)
 static const char *status_name(sfsistat st, const mverdict *v)
 {
     if (st == SMFIS_TEMPFAIL && v->action != ITIP_ACT_TEMPFAIL)
-        return "tempfail";            /* a failed quarantine */
+        return "tempfail";            /* a failed quarantine or repair edit */
     return v->wanted == ITIP_ACT_NONE && !v->error ? "pass" : itip_action_name(v->action);
 }
 

@@ -1,12 +1,15 @@
 /*
- * milter_act.h - carries out a verdict through libmilter at end of message: removes forged
- * X-ITIP headers, inserts ours at the top, quarantines, sets the SMTP reply; and writes the
- * one log line per message.
+ * milter_act.h - the action step: the one place where itip-milter changes a message or
+ * answers for it through libmilter, at end of message.  It carries out a final verdict:
+ * the repair's edits (new body, changed Content-Type), forged X-ITIP headers removed, ours
+ * inserted at the top, the quarantine, the SMTP reply; and it writes the one log line per
+ * message.
  *
- * Exports mact_apply(), mact_replace_body(), mact_change_header() and mact_log().  Only for
- * xxfi_eom (libmilter
- * accepts modifications nowhere else).  Never loses mail: a failed modification is logged,
- * and a failed quarantine turns into a temporary failure rather than a silent delivery.
+ * Exports mact_apply(), mact_log() and mact_header_name().  Only for xxfi_eom (libmilter
+ * accepts modifications nowhere else); nothing in it changes the verdict.  Never loses mail
+ * or delivers it half-changed: a failed quarantine or a repair edit the MTA does not take
+ * turns into a temporary failure (the client sends the message again), a failed header
+ * insertion or removal is logged.
  */
 #ifndef ITIP_MILTER_ACT_H
 #define ITIP_MILTER_ACT_H
@@ -26,24 +29,28 @@ typedef struct {
     size_t forged_result;       /* <prefix>-Result headers on the incoming message */
     size_t forged_finding;      /* <prefix>-Finding headers on the incoming message */
     const char *error;          /* internal error text, or NULL */
-    const char *state;          /* stateful rules: "ok", "skipped", or NULL (off, or no
-                                 * calendar part): logged as state=... */
+    const char *state;          /* stateful rules: "ok", "skipped", "unrecorded" (the store
+                                 * failed to record it), or NULL (off, or no calendar part):
+                                 * logged as state=... */
     size_t forged_repaired;     /* <prefix>-Repaired headers on the incoming message */
 } mact_msg;
 
 #define MACT_BODY_CHUNK 65535   /* bytes per smfi_replacebody call (libmilter's chunk size) */
 
-/* The repair action: replaces the body with BODY (LEN bytes, CRLF line ends as the MTA sent
- * them); QID for the log (or NULL).  0, or -1 when libmilter refused (logged; the caller
- * falls back). */
-int mact_replace_body(SMFICTX *ctx, const char *body, size_t len, const char *qid);
-/* The repair action on a message header: the first field NAME gets VALUE (as libmilter
- * takes it: folds as LF + blank; with SMFIP_HDR_LEADSPC its leading space included).  0, or
- * -1 when libmilter refused (logged; the caller falls back). */
-int mact_change_header(SMFICTX *ctx, const char *name, const char *value, const char *qid);
+/* The repair's edits, planned before the verdict was built (milter_repair.h). */
+typedef struct {
+    const char *body;           /* the new body (CRLF line ends as the MTA sent them), or NULL */
+    size_t bodylen;
+    const char *header;         /* a message header to change (its first field), or NULL */
+    const char *value;          /* its new value as libmilter takes it (folds as LF + blank;
+                                 * with SMFIP_HDR_LEADSPC its leading space included) */
+} mact_edit;
 
-/* Applies V; returns the sfsistat for xxfi_eom. */
-sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v, const mact_msg *m);
+/* Applies V (and EDIT, when V's action is repair and EDIT is not NULL); returns the sfsistat
+ * for xxfi_eom: SMFIS_CONTINUE, or V's reject / tempfail, or SMFIS_TEMPFAIL when the MTA did
+ * not take a quarantine or an edit (logged). */
+sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v,
+                    const mact_edit *edit, const mact_msg *m);
 
 /* The per-message log line (key=value); MS: time spent in the milter for this message. */
 void mact_log(const mverdict *v, const mact_msg *m, double ms, sfsistat status);

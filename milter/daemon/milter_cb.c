@@ -11,12 +11,14 @@
  * and turned into on_internal_error at eom: mail is never lost here.
  * The stateful rules: each message's engine gets the snapshot's store (NULL while it is
  * unavailable: the rules are skipped and X-ITIP-Result says so) and the client address of
- * the connection; at eom a message that passes is recorded in the store (see record()).
+ * the connection; after the action, a message that was let through is recorded in the store
+ * (see record()).
  * The repair action (milter_repair.c): while the configuration asks for it, the body bytes
- * are kept as well (and the rest of a body with a calendar part is not skipped); at eom a
- * verdict of repair is carried out (new body, changed Content-Type) before record() sees it:
- * a refusal by the MTA has already rebuilt the verdict into its fallback, so record() sees
- * the final action, and mact_apply() lets every verdict below quarantine through unchanged.
+ * are kept as well (and the rest of a body with a calendar part is not skipped).
+ * End of message runs one way (finish()): findings -> verdict, built once (judge(): when it
+ * would say repair, the repair is planned first and what cannot be repaired falls back) ->
+ * mact_apply(), the only place that changes the message through libmilter -> record() ->
+ * one log line.  Nothing changes the verdict once it is built.
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
  * refuses only an MTA that cannot add headers or quarantine.
  */
@@ -61,7 +63,6 @@ typedef struct {
 } msgctx;
 
 #define STATE_UNAVAILABLE "state unavailable, stateful rules skipped"
-#define STATE_FAILED "state failed, this message not recorded"
 
 typedef struct {
     char *client;
@@ -410,32 +411,51 @@ static void verdict_input(msgctx *m, mverdict_input *in)
     in->state_note = state_note(m, in->calendar_parts);
 }
 
-/* Records a message that passes - pass, log, tag, repair, and any dry-run, which delivers -
- * for the stateful rules of later messages of its meetings.  A quarantined, rejected or
- * deferred message never reached its recipients and is not recorded, nor one the engine
- * failed on, nor one whose stateful rules were skipped (the store is failing).  A failure
- * to record adds the state note to the verdict, rebuilt: 0, or -1 when that fails (out of
- * memory; V is then freed).  Tells the snapshot how the store did, for its log lines. */
-static int record(msgctx *m, const itip_config *cfg, mverdict *v, mverdict_input *in,
-                  int leadspc)
+/* Records a message that was let through - pass, log, tag, repair, and any dry-run, which
+ * delivers - for the stateful rules of later messages of its meetings.  A quarantined,
+ * rejected or deferred message never reached its recipients and is not recorded, nor one
+ * the engine failed on, nor one whose stateful rules were skipped (the store is failing).
+ * Tells the snapshot how the store did, for its log lines.  Returns the state word of the
+ * log line: NULL (no store, or no calendar part), "ok", "skipped" or "unrecorded". */
+static const char *record(msgctx *m, const mverdict *v, const mverdict_input *in, sfsistat st)
 {
-    int failed = in->state_note != NULL, r = 0;
+    int skipped = in->state_note != NULL, unrecorded = 0;
 
-    if (m->store == NULL || in->calendar_parts == 0)
-        return 0;
-    if (!failed && in->error == NULL && v->action < ITIP_ACT_QUARANTINE &&
-        itip_engine_record(m->engine) < 0) {
-        failed = 1;
-        in->state_note = itip_engine_state_note(m->engine);
-        if (in->state_note == NULL)
-            in->state_note = STATE_FAILED;
-        mverdict_free(v);
-        r = mverdict_build(v, cfg, in, leadspc);
-    }
-    msnap_store_result(m->snap, failed, failed ? itip_store_error(m->store) : NULL);
-    return r;
+    if (!m->state_wanted || in->calendar_parts == 0)
+        return NULL;
+    if (m->store == NULL)
+        return "skipped";
+    if (!skipped && in->error == NULL && st == SMFIS_CONTINUE &&
+        v->action < ITIP_ACT_QUARANTINE && itip_engine_record(m->engine) < 0)
+        unrecorded = 1;
+    msnap_store_result(m->snap, skipped || unrecorded,
+                       skipped || unrecorded ? itip_store_error(m->store) : NULL);
+    return skipped ? "skipped" : unrecorded ? "unrecorded" : "ok";
 }
 
+/* The verdict, built once: from the findings and, when the verdict asks for repair, the
+ * repair plan (a repair that cannot be made selects its fallback here, before anything is
+ * sent).  An internal failure gives the on_internal_error verdict.  0, or -1 when even that
+ * cannot be built (out of memory). */
+static int judge(msgctx *m, const itip_config *cfg, mverdict_input *in, mverdict *v,
+                 int leadspc)
+{
+    if (in->error == NULL && mverdict_action(cfg, in) == ITIP_ACT_REPAIR &&
+        mrepair_plan(&m->repair, cfg, m->engine, in, leadspc, m->qid) < 0)
+        msg_error(m, "out of memory (repair)");
+    else if (mverdict_build(v, cfg, in, leadspc) == 0)
+        return 0;
+    else
+        msg_error(m, "out of memory (verdict)");
+    in->error = m->error;       /* the on_internal_error verdict, without findings */
+    in->findings = NULL;
+    in->repaired = NULL;
+    in->repairs = NULL;
+    return mverdict_build(v, cfg, in, leadspc);
+}
+
+/* End of message, one way: engine findings -> verdict (with the repair plan) -> the action
+ * (milter_act.c, the only libmilter changes) -> record in the store -> the log line. */
 static sfsistat finish(SMFICTX *ctx, connctx *c)
 {
     msgctx *m = &c->msg;
@@ -449,26 +469,18 @@ static sfsistat finish(SMFICTX *ctx, connctx *c)
     if (cfg == NULL)            /* cannot happen: a snapshot is installed before smfi_main */
         return SMFIS_CONTINUE;
     verdict_input(m, &in);
-    /* record() last: after the repair was carried out or refused (the action is final) */
-    if (mverdict_build(&v, cfg, &in, c->leadspc) < 0 ||
-        mrepair_eom(&m->repair, ctx, cfg, m->engine, &v, &in, c->leadspc, m->qid) < 0 ||
-        record(m, cfg, &v, &in, c->leadspc) < 0) {
-        msg_error(m, "out of memory (verdict)");
-        in.error = m->error;
-        in.findings = NULL;
-        if (mverdict_build(&v, cfg, &in, c->leadspc) < 0) {
-            mlog(LOG_ERR, "qid=%s out of memory: message accepted unchecked",
-                 m->qid ? m->qid : "NOQUEUE");
-            return SMFIS_CONTINUE;
-        }
+    if (judge(m, cfg, &in, &v, c->leadspc) < 0) {
+        mlog(LOG_ERR, "qid=%s out of memory: message accepted unchecked",
+             m->qid ? m->qid : "NOQUEUE");
+        return SMFIS_CONTINUE;
     }
     am = (mact_msg){ .qid = m->qid, .client = c->client, .sender = m->sender, .auth = m->auth,
                      .calendar_parts = in.calendar_parts, .forged_result = m->forged_result,
                      .forged_finding = m->forged_finding, .error = in.error,
-                     .state = !m->state_wanted || in.calendar_parts == 0 ? NULL
-                            : in.state_note ? "skipped" : "ok",
                      .forged_repaired = m->forged_repaired };
-    st = mact_apply(ctx, cfg, &v, &am);
+    st = mact_apply(ctx, cfg, &v, v.action == ITIP_ACT_REPAIR ? mrepair_edit(&m->repair) : NULL,
+                    &am);
+    am.state = record(m, &v, &in, st);
     mact_log(&v, &am, m->ms + now_ms() - t0, st);
     mverdict_free(&v);
     return st;

@@ -3,12 +3,11 @@
  *
  * Exports mrepair_*.  The callbacks count what they feed the engine, so the body's offset in
  * the engine's stream is known and the walker's part offsets map onto the kept body.  At end
- * of message: the verdict asks for repair -> the engine repairs what it can -> the verdict is
- * built again with the outcome (what was not repaired falls back) -> if it still says repair
- * the new body goes out through libmilter, and a refusal there rebuilds the verdict as if
- * nothing had been repaired; then a changed message header (the method= parameter of a
- * calendar part that is the whole message), whose refusal takes back only that repair.  Every
- * repair made or not made is logged with its reason.
+ * of message, when the verdict would say repair: the engine repairs what it can in the kept
+ * bytes (repair/repair.c, pure) -> each repair made or not made is logged with its reason ->
+ * the edits to send are set aside.  What happens next is not decided here: the verdict is
+ * built once from the outcome (a repair not made falls back), and milter_act.c sends the
+ * edits only when that verdict says repair.  Never calls libmilter.
  */
 #include "ac-config.h"
 #include <stdlib.h>
@@ -107,12 +106,6 @@ static int not_kept(mrepair *r, size_t nfindings, const char *qid)
     return r->rep.repaired ? 0 : -1;
 }
 
-static int rebuild(mverdict *v, const itip_config *cfg, const mverdict_input *in, int leadspc)
-{
-    mverdict_free(v);
-    return mverdict_build(v, cfg, in, leadspc);
-}
-
 /* VALUE (as in the engine's stream) as libmilter takes it: line breaks as LF, and without
  * the leading space the callbacks added when the MTA does not send its own (no LEADSPC). */
 static char *milter_value(const char *value, int leadspc)
@@ -130,85 +123,61 @@ static char *milter_value(const char *value, int leadspc)
     return s;
 }
 
-/* Changes the message header the repair describes.  1 made, 0 refused (logged), -1 out of
- * memory. */
-static int change_header(const mrepair *r, SMFICTX *ctx, int leadspc, const char *qid)
+/* The edits of the plan; a plan that made repairs but has nothing to send (cannot happen
+ * with the engine's repair, checked all the same) counts as no repair made.  0 or -1. */
+static int set_edit(mrepair *r, int leadspc, const char *qid)
 {
-    char *value = milter_value(r->rep.header.new_value, leadspc);
-    int rc;
+    itip_repair *p = &r->rep;
 
-    if (value == NULL)
-        return -1;
-    rc = mact_change_header(ctx, r->rep.header.name, value, qid) == 0;
-    free(value);
-    return rc;
+    if (p->header.name != NULL) {
+        if ((r->header_value = milter_value(p->header.new_value, leadspc)) == NULL)
+            return -1;
+        r->edit.header = p->header.name;
+        r->edit.value = r->header_value;
+    }
+    r->edit.body = p->out;
+    r->edit.bodylen = p->outlen;
+    r->planned = p->out != NULL || p->header.name != NULL;
+    if (!r->planned && memchr(p->repaired, 1, p->nfindings) != NULL) {
+        size_t i;
+        memset(p->repaired, 0, p->nfindings);
+        for (i = 0; i < p->nitems; i++)
+            p->items[i].done = 0;
+        mlog(LOG_NOTICE, "qid=%s repair not made: nothing to send; the fallback action applies",
+             qid_of(qid));
+    }
+    return 0;
 }
 
-/* The header change was refused: its repair (method=) is taken back, the others stand. */
-static void header_refused(mrepair *r, mverdict_input *in)
-{
-    size_t i;
-
-    for (i = 0; i < r->rep.nfindings && i < in->findings->n; i++)
-        if (in->findings->v[i].rule == ITIP_R_MIME_METHOD_PARAM_MISSING)
-            r->rep.repaired[i] = 0;
-    for (i = 0; i < r->rep.nitems; i++)
-        if (r->rep.items[i].rule == ITIP_R_MIME_METHOD_PARAM_MISSING)
-            r->rep.items[i].done = 0;
-    free(r->summary);
-    r->summary = itip_repair_summary(&r->rep);
-    in->repairs = r->summary;
-}
-
-int mrepair_eom(mrepair *r, SMFICTX *ctx, const itip_config *cfg, itip_engine *e, mverdict *v,
-                mverdict_input *in, int leadspc, const char *qid)
+int mrepair_plan(mrepair *r, const itip_config *cfg, const itip_engine *e,
+                 mverdict_input *in, int leadspc, const char *qid)
 {
     const itip_findings *f = in->findings;
     unsigned char *want;
     int rc;
 
-    if (v->action != ITIP_ACT_REPAIR || in->error != NULL || f == NULL || e == NULL)
+    if (in->error != NULL || f == NULL || e == NULL)
         return 0;
-    if ((want = calloc(f->n + 1, 1)) == NULL) {
-        mverdict_free(v);
+    if ((want = calloc(f->n + 1, 1)) == NULL)
         return -1;
-    }
     itip_repair_wanted(cfg, f, want);
     rc = r->keep == 1 ? itip_repair_run(&r->rep, e, want, r->body.s ? r->body.s : "",
                                         r->body.len, r->base,
                                         r->head_state == 1 ? r->head.s : NULL, r->head.len)
                       : not_kept(r, f->n, qid);
     free(want);
-    if (rc < 0) {
-        mverdict_free(v);
+    if (rc < 0 || set_edit(r, leadspc, qid) < 0)
         return -1;
-    }
     log_items(r, qid);
     r->summary = itip_repair_summary(&r->rep);
     in->repaired = r->rep.repaired;
     in->repairs = r->summary;
-    if (rebuild(v, cfg, in, leadspc) < 0)
-        return -1;
-    if (v->action != ITIP_ACT_REPAIR)
-        return 0;                 /* nothing made, or a stronger fallback wins: unchanged */
-    if ((r->rep.out == NULL && r->rep.header.name == NULL) ||
-        (r->rep.out != NULL && mact_replace_body(ctx, r->rep.out, r->rep.outlen, qid) != 0)) {
-        memset(r->rep.repaired, 0, r->rep.nfindings);
-        in->repairs = NULL;
-        mlog(LOG_NOTICE, "qid=%s the new body was refused: the fallback action applies",
-             qid_of(qid));
-        return rebuild(v, cfg, in, leadspc);
-    }
-    if (r->rep.header.name == NULL || (rc = change_header(r, ctx, leadspc, qid)) == 1)
-        return 0;
-    if (rc < 0) {
-        mverdict_free(v);
-        return -1;
-    }
-    header_refused(r, in);
-    mlog(LOG_NOTICE, "qid=%s the new %s was refused: that repair's fallback action applies",
-         qid_of(qid), r->rep.header.name);
-    return rebuild(v, cfg, in, leadspc);
+    return 0;
+}
+
+const mact_edit *mrepair_edit(const mrepair *r)
+{
+    return r->planned ? &r->edit : NULL;
 }
 
 void mrepair_reset(mrepair *r)
@@ -217,5 +186,6 @@ void mrepair_reset(mrepair *r)
     itip_strbuf_free(&r->head);
     itip_repair_free(&r->rep);
     free(r->summary);
+    free(r->header_value);
     memset(r, 0, sizeof *r);
 }

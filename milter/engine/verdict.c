@@ -1,6 +1,6 @@
 /*
- * milter_verdict.c - from findings to the milter's action, headers and texts (see
- * milter_verdict.h).
+ * verdict.c - from findings to the milter's action, headers and texts (see
+ * engine/verdict.h).  Exports mverdict_*; used by itip-milter and itip-quarantine.
  *
  * Pure functions over the engine's findings and one configuration snapshot.  Everything
  * that reaches a header, a quarantine reason or an SMTP reply passes mverdict_printable()
@@ -287,23 +287,42 @@ static int build_strings(mverdict *v, const itip_config *cfg, const mverdict_inp
     return v->method && v->uid && v->rules && v->all_rules ? 0 : -1;
 }
 
-int mverdict_build(mverdict *v, const itip_config *cfg, const mverdict_input *input,
-                   int leadspc)
+/* Fills V's wanted action, severity, error flag and action (dry_run capped). */
+static void decide_all(mverdict *v, const itip_config *cfg, const mverdict_input *in)
 {
-    static const itip_findings none;
-    mverdict_input copy = *input;
-    const mverdict_input *in = &copy;
-    int tagged;
-
-    if (copy.findings == NULL)       /* an error before the engine existed */
-        copy.findings = &none;
-    memset(v, 0, sizeof *v);
     v->error = in->error != NULL;
     if (v->error)
         v->wanted = cfg->on_internal_error;
     else
         decide(v, cfg, in);
     v->action = cfg->dry_run && v->wanted > ITIP_ACT_TAG ? ITIP_ACT_TAG : v->wanted;
+}
+
+static const itip_findings no_findings;
+
+itip_action mverdict_action(const itip_config *cfg, const mverdict_input *input)
+{
+    mverdict_input in = *input;
+    mverdict v;
+
+    if (in.findings == NULL)
+        in.findings = &no_findings;
+    memset(&v, 0, sizeof v);
+    decide_all(&v, cfg, &in);
+    return v.action;
+}
+
+int mverdict_build(mverdict *v, const itip_config *cfg, const mverdict_input *input,
+                   int leadspc)
+{
+    mverdict_input copy = *input;
+    const mverdict_input *in = &copy;
+    int tagged;
+
+    if (copy.findings == NULL)       /* an error before the engine existed */
+        copy.findings = &no_findings;
+    memset(v, 0, sizeof *v);
+    decide_all(v, cfg, in);
     /* headers: every message with a calendar part or a finding; on an internal error only
      * when on_internal_error asks for tag or more */
     tagged = v->error ? v->action >= ITIP_ACT_TAG : in->calendar_parts > 0 || in->findings->n > 0;
