@@ -1,6 +1,6 @@
 /*
  * record.h - what the stateful rules keep per meeting and per sending host, its byte form in
- * the store, and the few store operations built on it (milter/record.c).
+ * the store, and the few store operations built on it (milter/store/record.c).
  *
  * A meeting record lives under the key of UID + RECURRENCE-ID ("m:<uid>\n<rid>", rid empty
  * for the series; a key longer than ITIP_KEY_PLAIN_MAX is replaced by "m#" and a 128-bit

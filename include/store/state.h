@@ -4,7 +4,7 @@
  *
  * The store knows nothing of meetings: it keeps opaque byte strings under text keys, each with
  * an expiry time (now + ttl, set on every write).  What a meeting record or a clock-skew
- * estimate looks like is the business of its user (milter/record.c).
+ * estimate looks like is the business of its user (milter/store/record.c).
  *
  * Every operation takes the caller's clock NOW, so that itip-check --now and the tests can run
  * at a fixed time; an entry whose expiry is at or before NOW reads as absent.

@@ -4,7 +4,7 @@
  * Exports milter_cb_desc(): the filled smfiDesc to hand to smfi_register().  The callbacks
  * are thin: they keep a connection context (client address, negotiated options) and a
  * message context (a configuration reference, the engine fed with the message as bytes,
- * forged header counts), and leave decisions to milter_verdict.c and their execution to
+ * forged header counts), and leave decisions to engine/verdict.c and their execution to
  * milter_act.c.
  */
 #ifndef ITIP_MILTER_CB_H

@@ -7,7 +7,7 @@
  * configured state store, if any, read but never written.  The calendar parts come from a
  * second MIME walk with the same limits, so that the lines a finding points at can be shown;
  * finding part N is calendar part N of that walk.  The verdict is the milter's own
- * (milter_verdict.c): what itip-milter would do with the message now.
+ * (engine/verdict.c): what itip-milter would do with the message now.
  */
 #ifndef ITIP_QUAR_CHECK_H
 #define ITIP_QUAR_CHECK_H
