@@ -11,14 +11,9 @@
  * and turned into on_internal_error at eom: mail is never lost here.
  * The stateful rules: each message's engine gets the snapshot's store (NULL while it is
  * unavailable: the rules are skipped and X-ITIP-Result says so) and the client address of
- * the connection; after the action, a message that was let through is recorded in the store
- * (see record()).
- * The repair action (milter_repair.c): while the configuration asks for it, the body bytes
- * are kept as well (and the rest of a body with a calendar part is not skipped).
- * End of message runs one way (finish()): findings -> verdict, built once (judge(): when it
- * would say repair, the repair is planned first and what cannot be repaired falls back) ->
- * mact_apply(), the only place that changes the message through libmilter -> record() ->
- * one log line.  Nothing changes the verdict once it is built.
+ * the connection.  The repair action (milter_repair.c): while the configuration asks for
+ * it, the body bytes are kept as well (and the rest of a body with a calendar part is not
+ * skipped).  End of message is milter_eom.c's (meom_finish): the callbacks only collect.
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
  * refuses only an MTA that cannot add headers or quarantine.
  */
@@ -32,12 +27,12 @@
 #include <syslog.h>
 #include <time.h>
 #include "engine/engine.h"
-#include "milter_act.h"
 #include "milter_cb.h"
+#include "milter_ctx.h"
+#include "milter_eom.h"
 #include "milter_log.h"
 #include "milter_repair.h"
 #include "milter_snap.h"
-#include "engine/verdict.h"
 #include "base/strbuf.h"
 
 #ifndef SMFIP_HDR_LEADSPC
@@ -45,46 +40,6 @@
 #endif
 
 #define NEED_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
-
-typedef struct {
-    int active;                 /* a message is in progress */
-    msnap *snap;                /* this message's configuration */
-    itip_engine *engine;
-    strbuf line;                /* scratch: one synthesized header line */
-    char *sender, *qid, *auth;
-    size_t forged_result, forged_finding;
-    size_t forged_repaired;     /* <prefix>-Repaired headers on the incoming message */
-    mrepair repair;             /* the repair action: kept body, outcome */
-    char error[256];            /* the first internal failure; "" when none */
-    int skipping;               /* the rest of the body cannot matter */
-    double ms;                  /* time spent in the milter for this message */
-    int state_wanted;           /* state.backend is not "none" */
-    itip_store *store;          /* the snapshot's store; NULL when off or unavailable */
-} msgctx;
-
-#define STATE_UNAVAILABLE "state unavailable, stateful rules skipped"
-
-typedef struct {
-    char *client;
-    int leadspc;                /* SMFIP_HDR_LEADSPC negotiated */
-    int can_skip;               /* SMFIP_SKIP negotiated */
-    int can_chgbody;            /* SMFIF_CHGBODY negotiated (the repair action) */
-    msgctx msg;
-} connctx;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void msg_error(msgctx *m, const char *what)
-{
-    if (m->error[0] == '\0')
-        snprintf(m->error, sizeof m->error, "%s", what ? what : "unknown failure");
-}
 
 /* The one reset: frees what the message holds, leaves an empty context; idempotent. */
 static void msg_reset(msgctx *m)
@@ -148,14 +103,14 @@ static void msg_start(connctx *c, SMFICTX *ctx)
     m->snap = msnap_acquire();
     m->engine = m->snap ? itip_engine_new(m->snap->cfg) : NULL;
     if (m->engine == NULL)
-        msg_error(m, "out of memory (engine)");
+        mctx_error(m, "out of memory (engine)");
     else
         mrepair_start(&m->repair, m->snap->cfg, c->can_chgbody);
     if (m->engine != NULL) {
         m->store = msnap_store(m->snap, &m->state_wanted);
         itip_engine_set_store(m->engine, m->store);
         if (itip_engine_set_client(m->engine, c->client) < 0)
-            msg_error(m, "out of memory (client)");
+            mctx_error(m, "out of memory (client)");
     }
     take_macro(ctx, "{i}", &m->qid);
 }
@@ -170,12 +125,12 @@ static msgctx *msg_get(connctx *c, SMFICTX *ctx)
 
 static void feed(msgctx *m, const void *buf, size_t len)
 {
-    double t0 = now_ms();
+    double t0 = mctx_now_ms();
 
     if (m->error[0] == '\0' && itip_engine_feed(m->engine, buf, len) < 0)
-        msg_error(m, itip_engine_error(m->engine));
+        mctx_error(m, itip_engine_error(m->engine));
     mrepair_fed(&m->repair, buf, len);
-    m->ms += now_ms() - t0;
+    m->ms += mctx_now_ms() - t0;
 }
 
 /* ---- connection ---- */
@@ -270,7 +225,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     msg_start(c, ctx);
     m = &c->msg;
     if (argv != NULL && argv[0] != NULL && (m->sender = strdup(argv[0])) == NULL)
-        msg_error(m, "out of memory (sender)");
+        mctx_error(m, "out of memory (sender)");
     take_macro(ctx, "{auth_authen}", &m->auth);
     return SMFIS_CONTINUE;
 }
@@ -285,7 +240,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     m = msg_get(c, ctx);
     if (m->error[0] == '\0' && argv != NULL && argv[0] != NULL &&
         itip_engine_add_rcpt(m->engine, argv[0]) < 0)
-        msg_error(m, itip_engine_error(m->engine));
+        mctx_error(m, itip_engine_error(m->engine));
     return SMFIS_CONTINUE;
 }
 
@@ -342,7 +297,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
     if (m->error[0] != '\0')
         return SMFIS_CONTINUE;
     if (header_line(&m->line, name, value ? value : "", c->leadspc) < 0)
-        msg_error(m, "out of memory (header)");
+        mctx_error(m, "out of memory (header)");
     else
         feed(m, m->line.s, m->line.len);
     return SMFIS_CONTINUE;
@@ -383,109 +338,6 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 
 /* ---- end of message ---- */
 
-/* Why this message's stateful rules were skipped, or NULL: they ran, state is off, or the
- * message has no calendar part. */
-static const char *state_note(const msgctx *m, size_t calendar_parts)
-{
-    if (!m->state_wanted || calendar_parts == 0 || m->engine == NULL)
-        return NULL;
-    return m->store == NULL ? STATE_UNAVAILABLE : itip_engine_state_note(m->engine);
-}
-
-static void verdict_input(msgctx *m, mverdict_input *in)
-{
-    memset(in, 0, sizeof *in);
-    if (m->error[0] == '\0') {
-        double t0 = now_ms();
-        if (itip_engine_finish(m->engine) < 0)
-            msg_error(m, itip_engine_error(m->engine));
-        m->ms += now_ms() - t0;
-    }
-    if (m->engine != NULL) {
-        in->findings = itip_engine_findings(m->engine);
-        in->calendar_parts = itip_engine_calendar_parts(m->engine);
-        in->method = itip_engine_method(m->engine);
-        in->uid = itip_engine_uid(m->engine);
-    }
-    in->error = m->error[0] ? m->error : NULL;
-    in->state_note = state_note(m, in->calendar_parts);
-}
-
-/* Records a message that was let through - pass, log, tag, repair, and any dry-run, which
- * delivers - for the stateful rules of later messages of its meetings.  A quarantined,
- * rejected or deferred message never reached its recipients and is not recorded, nor one
- * the engine failed on, nor one whose stateful rules were skipped (the store is failing).
- * Tells the snapshot how the store did, for its log lines.  Returns the state word of the
- * log line: NULL (no store, or no calendar part), "ok", "skipped" or "unrecorded". */
-static const char *record(msgctx *m, const mverdict *v, const mverdict_input *in, sfsistat st)
-{
-    int skipped = in->state_note != NULL, unrecorded = 0;
-
-    if (!m->state_wanted || in->calendar_parts == 0)
-        return NULL;
-    if (m->store == NULL)
-        return "skipped";
-    if (!skipped && in->error == NULL && st == SMFIS_CONTINUE &&
-        v->action < ITIP_ACT_QUARANTINE && itip_engine_record(m->engine) < 0)
-        unrecorded = 1;
-    msnap_store_result(m->snap, skipped || unrecorded,
-                       skipped || unrecorded ? itip_store_error(m->store) : NULL);
-    return skipped ? "skipped" : unrecorded ? "unrecorded" : "ok";
-}
-
-/* The verdict, built once: from the findings and, when the verdict asks for repair, the
- * repair plan (a repair that cannot be made selects its fallback here, before anything is
- * sent).  An internal failure gives the on_internal_error verdict.  0, or -1 when even that
- * cannot be built (out of memory). */
-static int judge(msgctx *m, const itip_config *cfg, mverdict_input *in, mverdict *v,
-                 int leadspc)
-{
-    if (in->error == NULL && mverdict_action(cfg, in) == ITIP_ACT_REPAIR &&
-        mrepair_plan(&m->repair, cfg, m->engine, in, leadspc, m->qid) < 0)
-        msg_error(m, "out of memory (repair)");
-    else if (mverdict_build(v, cfg, in, leadspc) == 0)
-        return 0;
-    else
-        msg_error(m, "out of memory (verdict)");
-    in->error = m->error;       /* the on_internal_error verdict, without findings */
-    in->findings = NULL;
-    in->repaired = NULL;
-    in->repairs = NULL;
-    return mverdict_build(v, cfg, in, leadspc);
-}
-
-/* End of message, one way: engine findings -> verdict (with the repair plan) -> the action
- * (milter_act.c, the only libmilter changes) -> record in the store -> the log line. */
-static sfsistat finish(SMFICTX *ctx, connctx *c)
-{
-    msgctx *m = &c->msg;
-    const itip_config *cfg = m->snap ? m->snap->cfg : NULL;
-    double t0 = now_ms();
-    mverdict_input in;
-    mverdict v;
-    mact_msg am;
-    sfsistat st;
-
-    if (cfg == NULL)            /* cannot happen: a snapshot is installed before smfi_main */
-        return SMFIS_CONTINUE;
-    verdict_input(m, &in);
-    if (judge(m, cfg, &in, &v, c->leadspc) < 0) {
-        mlog(LOG_ERR, "qid=%s out of memory: message accepted unchecked",
-             m->qid ? m->qid : "NOQUEUE");
-        return SMFIS_CONTINUE;
-    }
-    am = (mact_msg){ .qid = m->qid, .client = c->client, .sender = m->sender, .auth = m->auth,
-                     .calendar_parts = in.calendar_parts, .forged_result = m->forged_result,
-                     .forged_finding = m->forged_finding, .error = in.error,
-                     .forged_repaired = m->forged_repaired };
-    st = mact_apply(ctx, cfg, &v, v.action == ITIP_ACT_REPAIR ? mrepair_edit(&m->repair) : NULL,
-                    &am);
-    am.state = record(m, &v, &in, st);
-    mact_log(&v, &am, m->ms + now_ms() - t0, st);
-    mverdict_free(&v);
-    return st;
-}
-
 static sfsistat cb_eom(SMFICTX *ctx)
 {
     connctx *c = smfi_getpriv(ctx), spare;
@@ -494,7 +346,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
     if (c == NULL) {            /* every earlier callback failed to make one: out of memory */
         memset(&spare, 0, sizeof spare);
         c = &spare;
-        msg_error(&c->msg, "out of memory (connection)");
+        mctx_error(&c->msg, "out of memory (connection)");
         c->msg.active = 1;
         c->msg.snap = msnap_acquire();
         if (c->msg.snap == NULL)
@@ -502,7 +354,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
     }
     msg_get(c, ctx);
     take_macro(ctx, "{i}", &c->msg.qid);
-    st = finish(ctx, c);
+    st = meom_finish(ctx, c->client, c->leadspc, &c->msg);
     msg_reset(&c->msg);
     return st;
 }
