@@ -1,5 +1,6 @@
 /*
- * charset.h - conversion of a complete decoded text to UTF-8.
+ * charset.h - conversion of a complete decoded text to UTF-8, and the ASCII character classes
+ * that the MIME and iCalendar grammars share (hex digit, WSP, a name compared without case).
  *
  * itip_charset_to_utf8() converts a strbuf in place from a MIME charset name with iconv
  * (iconv_open per call: safe from any thread).  UTF-8 and US-ASCII (and a missing or empty
@@ -31,5 +32,25 @@ size_t itip_utf8_valid_prefix(const void *s, size_t n);
 
 /* True if CHARSET (case-insensitive) names UTF-8 or US-ASCII, or is NULL or empty. */
 int itip_charset_is_utf8(const char *charset);
+
+/* Value (0..15) of the hex digit C (either case), or -1 when C is no hex digit.  Inline:
+ * the decoders call it per byte. */
+static inline int itip_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+/* True if C is WSP (RFC 5234): space or horizontal tab; CR and LF are not. */
+static inline int itip_is_wsp(int c)
+{
+    return c == ' ' || c == '\t';
+}
+/* True if the N bytes at S are NAME, ignoring case (the C locale's strncasecmp). */
+int itip_name_is(const char *s, size_t n, const char *name);
 
 #endif

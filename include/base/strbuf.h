@@ -29,4 +29,7 @@ int itip_strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(pr
 /* Hands the string over (caller frees) and resets the buffer; never NULL unless out of memory. */
 char *itip_strbuf_detach(strbuf *b, size_t *len);
 
+/* Frees the N strings of V and V itself (an array of malloc'ed strings; NULL is fine). */
+void itip_strv_free(char **v, size_t n);
+
 #endif

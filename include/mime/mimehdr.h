@@ -4,9 +4,11 @@
  * Unfolding; Content-Type / Content-Disposition parsing (lower-cased type, parameters with
  * case-insensitive names, quoted-strings with backslash escapes, comments, RFC 2231 charset,
  * language and continuations, all merged into one UTF-8 value per name); RFC 2047 encoded-word
- * decoding to UTF-8; Content-Transfer-Encoding; RFC 5322 Date: header parsing.
- * Every function takes NUL-terminated (or counted) text of any length, allocates what it
- * returns, and never truncates: there are no fixed-size buffers.  Thread-safe, no state.
+ * decoding to UTF-8; Content-Transfer-Encoding; RFC 5322 Date: header parsing, and the civil
+ * date arithmetic under it (also used by the rules for iCalendar times).
+ * Every function that reads text takes it NUL-terminated (or counted) and of any length,
+ * allocates what it returns, and never truncates: there are no fixed-size buffers.
+ * Thread-safe, no state.
  */
 #ifndef ITIP_MIMEHDR_H
 #define ITIP_MIMEHDR_H
@@ -56,5 +58,9 @@ itip_cte itip_hdr_parse_cte(const char *value);
  * military and unknown alphabetic zones as -0000, missing zone as UTC).  Stores seconds since
  * the epoch (UTC) in *unix_time.  Returns 0, or -1 when the text is not a valid date. */
 int itip_parse_date(const char *rfc5322_date, long long *unix_time);
+
+/* Days from 1970-01-01 to the civil date Y-M-D (proleptic Gregorian, any year; M 1..12, D
+ * 1..31), negative before 1970. */
+long long itip_days_from_civil(long long y, int m, int d);
 
 #endif

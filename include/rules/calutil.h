@@ -1,7 +1,9 @@
 /*
- * calutil.h - helpers for rule code (calutil.c): emitting findings, X-properties and their
- * parameters, times (the Outlook safe window, iCalendar text, seconds since the epoch),
- * addresses, the legacy-organizer test, cheap time zones and the main VEVENT.
+ * calutil.h - helpers for rule code (calutil.c): emitting findings, reporting a value once and
+ * the text of details, the METHOD tests, a case-insensitive comparison for sorted string
+ * lists, X-properties and their parameters, times (the Outlook safe window, iCalendar text,
+ * seconds since the epoch), addresses, the legacy-organizer test, cheap time zones, the main
+ * VEVENT and a series master.
  *
  * Exports the itip_* functions below; no state, no allocation except where said.  Used by the
  * rule files and calendar.c, and (itip_parse_time) by the repair.
@@ -23,6 +25,26 @@
 void itip_emit(itip_calctx *c, itip_rule_id rule, itip_severity sev, icalcomponent *comp,
                const char *property, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* Reporting each value once per part: true when V is not among the *N values of SEEN
+ * (compared case-insensitively) and *N is below MAX; V is then added to SEEN (the pointer is
+ * kept: V must live as long as SEEN).  False, and nothing changes, otherwise. */
+int itip_note_once(const char **seen, int *n, int max, const char *v);
+/* S, or "" when S is NULL. */
+const char *itip_nz(const char *s);
+/* "..." when S is longer than SHOWN bytes (a detail that quotes it with "%.*s" cuts it), else
+ * "". */
+const char *itip_cut_mark(const char *s, size_t shown);
+
+/* True if the part's METHOD is M: itip_method_is compares the upper-cased text (c->method, M
+ * like "REQUEST"), itip_method_kind_is libical's reading of it (c->method_kind).  Both are
+ * false for every M when the part has no METHOD (except ICAL_METHOD_NONE for the second). */
+int itip_method_is(const itip_calctx *c, const char *m);
+int itip_method_kind_is(const itip_calctx *c, icalproperty_method m);
+
+/* qsort/bsearch comparison of two `const char *` elements by strcasecmp (TZIDs compare
+ * case-insensitively, as in MS-OXCICAL). */
+int itip_cmp_ci(const void *a, const void *b);
 
 /* First X-property named NAME (case-insensitive) in COMP, or NULL; and how many there are. */
 icalproperty *itip_xprop(icalcomponent *comp, const char *name);
@@ -76,5 +98,9 @@ int itip_by_count(const short *a, int size);
 
 /* The main VEVENT (first without RECURRENCE-ID, else the first VEVENT), or NULL. */
 icalcomponent *itip_main_event(itip_calctx *c);
+/* The first component of the part (c->uids) with UID UID and no RECURRENCE-ID: the series
+ * master; NULL when there is none.  Moves the internal property iterator of the components it
+ * looks at (icalcomponent_get_first_property). */
+icalcomponent *itip_series_master(const itip_calctx *c, const char *uid);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * charset.c - conversion of a decoded text to UTF-8 (see charset.h).
+ * charset.c - conversion of a decoded text to UTF-8, and ASCII character classes (see
+ * charset.h).
  *
- * Exports itip_charset_to_utf8, itip_utf8_seq, itip_utf8_valid_prefix and
- * itip_charset_is_utf8.  Uses only
+ * Exports itip_charset_to_utf8, itip_utf8_seq, itip_utf8_valid_prefix, itip_charset_is_utf8
+ * and itip_name_is (itip_hexval and itip_is_wsp are inline in charset.h).  Uses only
  * per-call iconv descriptors and no static mutable state, so it is thread-safe.  Must never
  * pass a caller's charset name to iconv unchecked (glibc reads "//IGNORE" suffixes from it),
  * never alter the data on failure, never truncate.
@@ -215,4 +216,11 @@ int itip_charset_to_utf8(strbuf *b, const char *charset, int partial_tail_ok)
     r = run_iconv(cd, b, partial_tail_ok);
     iconv_close(cd);
     return r;
+}
+
+/* ---- ASCII character classes ---- */
+
+int itip_name_is(const char *s, size_t n, const char *name)
+{
+    return strlen(name) == n && strncasecmp(s, name, n) == 0;
 }

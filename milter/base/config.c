@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <libconfig.h>
 #include "base/config.h"
+#include "base/strbuf.h"
 
 typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
                T_ACTIONS, T_GROUP } setting_type;
@@ -172,13 +173,9 @@ itip_config *itip_config_default(void)
 
 void itip_config_free(itip_config *cfg)
 {
-    size_t i;
-
     if (cfg == NULL)
         return;
-    for (i = 0; i < cfg->n_legacy_cdo_domains; i++)
-        free(cfg->legacy_cdo_domains[i]);
-    free(cfg->legacy_cdo_domains);
+    itip_strv_free(cfg->legacy_cdo_domains, cfg->n_legacy_cdo_domains);
     free_strings(cfg);
     free(cfg->file);
     free(cfg);

@@ -1,6 +1,7 @@
 /*
  * strbuf.c - growable byte buffer (see strbuf.h).  The only allocator of string data in the
- * engine's hot paths; keeps a NUL after the data so text users need not copy.
+ * engine's hot paths; keeps a NUL after the data so text users need not copy.  Also frees
+ * arrays of strings (itip_strv_free).
  */
 #include "ac-config.h"
 #include <stdarg.h>
@@ -111,4 +112,13 @@ char *itip_strbuf_detach(strbuf *b, size_t *len)
     b->s = NULL;
     b->len = b->alloc = 0;
     return s;
+}
+
+void itip_strv_free(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v != NULL && i < n; i++)
+        free(v[i]);
+    free(v);
 }

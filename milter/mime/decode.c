@@ -9,6 +9,7 @@
 #include "ac-config.h"
 #include <stdint.h>
 #include <string.h>
+#include "base/charset.h"
 #include "mime/decode.h"
 
 /* ---- output: a local buffer flushed into the strbuf, with the cap counted per byte ---- */
@@ -191,17 +192,6 @@ int itip_b64_finish(itip_b64 *d, strbuf *out)
 
 enum { QP_TEXT = 0, QP_EQ, QP_EQ_HEX, QP_EQ_WS, QP_EQ_CR };
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 void itip_qp_init(itip_qp *d)
 {
     memset(d, 0, sizeof *d);
@@ -259,7 +249,7 @@ static int qp_invalid(itip_qp *d, sink *s, int with_hex)
 
 static int qp_after_eq(itip_qp *d, sink *s, unsigned char c, int *again)
 {
-    if (hexval(c) >= 0) {
+    if (itip_hexval(c) >= 0) {
         d->hex1 = c;
         d->state = QP_EQ_HEX;
     } else if (c == '\n') {
@@ -302,9 +292,9 @@ static int qp_char(itip_qp *d, sink *s, unsigned char c)
         r = qp_after_eq(d, s, c, &again);
         break;
     case QP_EQ_HEX:
-        if (hexval(c) >= 0) {
+        if (itip_hexval(c) >= 0) {
             d->state = QP_TEXT;
-            return put(s, (unsigned char)(hexval(d->hex1) << 4 | hexval(c)));
+            return put(s, (unsigned char)(itip_hexval(d->hex1) << 4 | itip_hexval(c)));
         }
         again = 1;
         r = qp_invalid(d, s, 1);

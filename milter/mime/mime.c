@@ -138,11 +138,6 @@ static char *dupn(itip_mime *m, const char *s, size_t n)
     return d;
 }
 
-static int is_wsp(int c)
-{
-    return c == ' ' || c == '\t';
-}
-
 void itip_calpart_clear(itip_calpart *p)
 {
     if (p == NULL)
@@ -358,11 +353,6 @@ static int count_part(itip_mime *m)
     return 1;
 }
 
-static int name_is(const char *s, size_t n, const char *name)
-{
-    return strlen(name) == n && strncasecmp(s, name, n) == 0;
-}
-
 /* Where the value of field NAME goes, or NULL. */
 static char **field_slot(itip_mime *m, const char *s, size_t n)
 {
@@ -377,14 +367,14 @@ static char **field_slot(itip_mime *m, const char *s, size_t n)
     };
     size_t i;
 
-    if (name_is(s, n, "content-type"))
+    if (itip_name_is(s, n, "content-type"))
         return &m->h.ctype;
-    if (name_is(s, n, "content-transfer-encoding"))
+    if (itip_name_is(s, n, "content-transfer-encoding"))
         return &m->h.cte;
-    if (name_is(s, n, "content-disposition"))
+    if (itip_name_is(s, n, "content-disposition"))
         return &m->h.cdisp;
     for (i = 0; m->h.top && i < sizeof top / sizeof top[0]; i++)
-        if (name_is(s, n, top[i].name))
+        if (itip_name_is(s, n, top[i].name))
             return (char **)((char *)t + top[i].off);
     return NULL;
 }
@@ -398,13 +388,13 @@ static void field_process(itip_mime *m, const char *s, size_t n)
 
     if (colon == NULL)
         return;                       /* not a field: ignored */
-    for (nl = (size_t)(colon - s); nl > 0 && is_wsp((unsigned char)s[nl - 1]); nl--)
+    for (nl = (size_t)(colon - s); nl > 0 && itip_is_wsp((unsigned char)s[nl - 1]); nl--)
         ;
     if (nl == 0 || (slot = field_slot(m, s, nl)) == NULL || *slot != NULL)
         return;
-    for (v = colon + 1; v < e && is_wsp((unsigned char)*v); v++)
+    for (v = colon + 1; v < e && itip_is_wsp((unsigned char)*v); v++)
         ;
-    while (e > v && is_wsp((unsigned char)e[-1]))
+    while (e > v && itip_is_wsp((unsigned char)e[-1]))
         e--;
     *slot = dupn(m, v, (size_t)(e - v));
 }
@@ -423,7 +413,7 @@ static void hdr_content(itip_mime *m, const char *p, size_t n)
 {
     hblock *h = &m->h;
 
-    if (h->line_len == 0 && !is_wsp((unsigned char)*p)) {
+    if (h->line_len == 0 && !itip_is_wsp((unsigned char)*p)) {
         field_done(m);                /* a new field starts; a continuation line unfolds */
         h->fld_on = !h->over;
     }
@@ -568,7 +558,7 @@ static long match_boundary(const itip_mime *m, int *close)
             c = 1;
             r += 2;
         }
-        while (r < e && is_wsp((unsigned char)*r))
+        while (r < e && itip_is_wsp((unsigned char)*r))
             r++;
         if (r == e) {
             *close = c;

@@ -2,9 +2,10 @@
  * mimehdr.c - MIME and RFC 5322 header-field helpers (see mimehdr.h).
  *
  * Exports itip_hdr_* (unfold, Content-Type / Content-Disposition with RFC 2231, CTE),
- * itip_rfc2047_decode and itip_parse_date.  All text is walked with explicit bounds; results
- * are built in strbufs, so nothing is cut at a fixed size.  Must never read past a NUL or a
- * given length, never keep state between calls, never fail on malformed text (only on OOM).
+ * itip_rfc2047_decode, itip_parse_date and itip_days_from_civil.  All text is walked with
+ * explicit bounds; results are built in strbufs, so nothing is cut at a fixed size.  Must never
+ * read past a NUL or a given length, never keep state between calls, never fail on malformed
+ * text (only on OOM).
  */
 #include "ac-config.h"
 #include <stdlib.h>
@@ -16,9 +17,10 @@
 
 /* ---- small helpers ---- */
 
-static int is_wsp(int c)
+/* A byte of folding white space: WSP, or a CR or LF that unfolding would have removed. */
+static int is_fws(int c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return itip_is_wsp(c) || c == '\r' || c == '\n';
 }
 
 static int is_token(int c)
@@ -31,20 +33,12 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Skips whitespace and (nested, escaped) comments. */
 static const char *skip_cfws(const char *p)
 {
     for (;;) {
         int depth = 0;
-        while (is_wsp((unsigned char)*p))
+        while (is_fws((unsigned char)*p))
             p++;
         if (*p != '(')
             return p;
@@ -200,9 +194,9 @@ static const char *read_bare(const char *p, strbuf *v, int *err)
 
     while (*e && *e != ';')
         e++;
-    for (t = p; t < e && !(t > p && *t == '(' && is_wsp((unsigned char)t[-1])); t++)
+    for (t = p; t < e && !(t > p && *t == '(' && is_fws((unsigned char)t[-1])); t++)
         ;
-    while (t > p && is_wsp((unsigned char)t[-1]))
+    while (t > p && is_fws((unsigned char)t[-1]))
         t--;
     if (itip_strbuf_append(v, p, (size_t)(t - p)) < 0)
         *err = 1;
@@ -270,8 +264,9 @@ static int pct_decode(strbuf *out, const char *s)
 {
     for (; *s; s++) {
         char c = *s;
-        if (c == '%' && hexval((unsigned char)s[1]) >= 0 && hexval((unsigned char)s[2]) >= 0) {
-            c = (char)(hexval((unsigned char)s[1]) << 4 | hexval((unsigned char)s[2]));
+        if (c == '%' && itip_hexval((unsigned char)s[1]) >= 0 &&
+            itip_hexval((unsigned char)s[2]) >= 0) {
+            c = (char)(itip_hexval((unsigned char)s[1]) << 4 | itip_hexval((unsigned char)s[2]));
             s += 2;
         }
         if (itip_strbuf_putc(out, c) < 0)
@@ -552,9 +547,11 @@ static int eword_decode(const eword *w, strbuf *out)
         int c = (unsigned char)w->text[i];
         if (c == '_')
             c = ' ';
-        else if (c == '=' && i + 2 < w->textlen && hexval((unsigned char)w->text[i + 1]) >= 0 &&
-                 hexval((unsigned char)w->text[i + 2]) >= 0) {
-            c = hexval((unsigned char)w->text[i + 1]) << 4 | hexval((unsigned char)w->text[i + 2]);
+        else if (c == '=' && i + 2 < w->textlen &&
+                 itip_hexval((unsigned char)w->text[i + 1]) >= 0 &&
+                 itip_hexval((unsigned char)w->text[i + 2]) >= 0) {
+            c = itip_hexval((unsigned char)w->text[i + 1]) << 4 |
+                itip_hexval((unsigned char)w->text[i + 2]);
             i += 2;
         }
         if (itip_strbuf_putc(out, (char)c) < 0)
@@ -602,7 +599,7 @@ static int only_wsp(const char *s, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (!is_wsp((unsigned char)s[i]))
+        if (!is_fws((unsigned char)s[i]))
             return 0;
     return 1;
 }
@@ -677,16 +674,16 @@ static int name_index(const char *s, size_t n, const char *const *list, int coun
     return -1;
 }
 
-static long long days_from_civil(long y, long m, long d)
+long long itip_days_from_civil(long long y, int m, int d)
 {
-    long era, yoe, doy, doe;
+    long long era, yoe, doy, doe;
 
     y -= m <= 2;
     era = (y >= 0 ? y : y - 399) / 400;
     yoe = y - era * 400;
     doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (long long)era * 146097 + doe - 719468;
+    return era * 146097 + doe - 719468;
 }
 
 static int month_days(long y, long m)
@@ -799,7 +796,7 @@ int itip_parse_date(const char *s, long long *unix_time)
     if (!ok || d.day < 1 || d.day > month_days(d.year, d.mon) || d.hour > 23 || d.min > 59 ||
         d.sec > 60)
         return -1;
-    *unix_time = days_from_civil(d.year, d.mon, d.day) * 86400LL + d.hour * 3600LL +
-                 d.min * 60LL + d.sec - off;
+    *unix_time = itip_days_from_civil(d.year, (int)d.mon, (int)d.day) * 86400LL +
+                 d.hour * 3600LL + d.min * 60LL + d.sec - off;
     return 0;
 }

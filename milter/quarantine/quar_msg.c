@@ -26,26 +26,17 @@ quar_item *quar_list_add(quar_list *l)
     return &v[l->n++];
 }
 
-static void free_strv(char **v, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void quar_item_clear(quar_item *it)
 {
     free(it->id);
     free(it->sender);
-    free_strv(it->rcpts, it->nrcpts);
+    itip_strv_free(it->rcpts, it->nrcpts);
     free(it->headers);
     free(it->path);
     free(it->reason);
     free(it->subject);
     free(it->result);
-    free_strv(it->findings, it->nfindings);
+    itip_strv_free(it->findings, it->nfindings);
     memset(it, 0, sizeof *it);
 }
 

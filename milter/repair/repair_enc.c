@@ -15,15 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/charset.h"
 #include "mime/decode.h"
 #include "repair_impl.h"
 
 #define QP_LINE 76            /* longest encoded line, the soft-break '=' included */
-
-static int hexval(int c)
-{
-    return isdigit(c) ? c - '0' : toupper(c) - 'A' + 10;
-}
 
 static size_t eol_len(const unsigned char *e, size_t i, size_t n)
 {
@@ -51,7 +47,7 @@ static int qp_decode(rp_view *v)
         if (e[i] == '=') {
             if (i + 2 < n && isxdigit(e[i + 1]) && isxdigit(e[i + 2])) {
                 v->map[o] = i;
-                v->own[o++] = (unsigned char)(hexval(e[i + 1]) * 16 + hexval(e[i + 2]));
+                v->own[o++] = (unsigned char)(itip_hexval(e[i + 1]) * 16 + itip_hexval(e[i + 2]));
                 i += 3;
                 continue;
             }

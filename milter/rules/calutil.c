@@ -1,11 +1,14 @@
 /*
- * calutil.c - small helpers shared by the rule groups (declared in calendar.h).
+ * calutil.c - small helpers shared by the rule groups (declared in calutil.h).
  *
- * Finding emission with the calendar context filled in, case-insensitive X-property and
- * X-parameter lookup (libical's own lookups are case-sensitive), the Outlook safe time window
- * of the catalogue (section 0.3), date-time parsing and conversion, and address helpers.
- * Pure functions over libical objects; never keeps a pointer past the call, never allocates
- * except through itip_findings_add().
+ * Finding emission with the calendar context filled in, reporting a value once, the text of
+ * details (NULL as "", the "..." of a cut value), the METHOD tests, the case-insensitive
+ * comparison of TZID lists, case-insensitive X-property and X-parameter lookup (libical's own
+ * lookups are case-sensitive), the Outlook safe time window of the catalogue (section 0.3),
+ * date-time parsing and conversion, address helpers, cheap time zones, the main VEVENT and a
+ * series master.  Pure functions over libical objects; never keeps a pointer past the call
+ * (except the values itip_note_once is given to remember, in the caller's array), never
+ * allocates except through itip_findings_add().
  */
 #include "ac-config.h"
 #include <ctype.h>
@@ -15,6 +18,7 @@
 #include <strings.h>
 #include "rules/calendar.h"
 #include "rules/calutil.h"
+#include "mime/mimehdr.h"
 
 void itip_emit(itip_calctx *c, itip_rule_id rule, itip_severity sev, icalcomponent *comp,
                const char *property, const char *fmt, ...)
@@ -37,6 +41,44 @@ void itip_emit(itip_calctx *c, itip_rule_id rule, itip_severity sev, icalcompone
     }
     itip_findings_add(c->out, rule, sev, c->part_index, c->method, uid, kind, property,
                       "%s", detail);
+}
+
+int itip_note_once(const char **seen, int *n, int max, const char *v)
+{
+    int i;
+
+    if (*n >= max)
+        return 0;
+    for (i = 0; i < *n; i++)
+        if (strcasecmp(seen[i], v) == 0)
+            return 0;
+    seen[(*n)++] = v;
+    return 1;
+}
+
+const char *itip_nz(const char *s)
+{
+    return s ? s : "";
+}
+
+const char *itip_cut_mark(const char *s, size_t shown)
+{
+    return strlen(s) > shown ? "..." : "";
+}
+
+int itip_method_is(const itip_calctx *c, const char *m)
+{
+    return c->method != NULL && strcmp(c->method, m) == 0;
+}
+
+int itip_method_kind_is(const itip_calctx *c, icalproperty_method m)
+{
+    return c->method_kind == m;
+}
+
+int itip_cmp_ci(const void *a, const void *b)
+{
+    return strcasecmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static const char *xname(icalproperty *p)
@@ -182,25 +224,11 @@ int itip_parse_time(const char *s, struct icaltimetype *t)
     return 0;
 }
 
-/* Days from 1970-01-01 to the civil date (proleptic Gregorian; valid for any year). */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-    long long era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
-}
-
 long long itip_time_to_unix(struct icaltimetype t)
 {
-    unsigned m = (t.month >= 1 && t.month <= 12) ? (unsigned)t.month : 1;
-    unsigned d = (t.day >= 1 && t.day <= 31) ? (unsigned)t.day : 1;
-    long long s = days_from_civil(t.year, m, d) * 86400LL;
+    int m = (t.month >= 1 && t.month <= 12) ? t.month : 1;
+    int d = (t.day >= 1 && t.day <= 31) ? t.day : 1;
+    long long s = itip_days_from_civil(t.year, m, d) * 86400LL;
 
     if (!t.is_date)
         s += t.hour * 3600LL + t.minute * 60LL + t.second;
@@ -318,6 +346,17 @@ int itip_target_is_legacy(itip_calctx *c, icalcomponent *event)
         if (itip_config_is_legacy_domain(cfg, itip_addr_domain(c->msg->rcpts[i])))
             return 1;
     return 0;
+}
+
+icalcomponent *itip_series_master(const itip_calctx *c, const char *uid)
+{
+    size_t i;
+
+    for (i = 0; i < c->nuids; i++)
+        if (c->uids[i].uid != NULL && strcmp(c->uids[i].uid, uid) == 0 &&
+            icalcomponent_get_first_property(c->uids[i].comp, ICAL_RECURRENCEID_PROPERTY) == NULL)
+            return c->uids[i].comp;
+    return NULL;
 }
 
 icalcomponent *itip_main_event(itip_calctx *c)

@@ -88,18 +88,12 @@ typedef struct {
 
 static void check_j2_value(j2state *j, icalcomponent *comp, const char *prop, const char *v)
 {
-    int i;
-
-    if (v == NULL || legacy_dn(v) == NULL || j->n >= MAX_PER_RULE)
+    if (v == NULL || legacy_dn(v) == NULL || !itip_note_once(j->seen, &j->n, MAX_PER_RULE, v))
         return;
-    for (i = 0; i < j->n; i++)
-        if (strcasecmp(j->seen[i], v) == 0)
-            return;
-    j->seen[j->n++] = v;
     itip_emit(j->c, ITIP_R_EXCHANGE_LEGACYDN_ADDRESS, ITIP_SEV_INFO, comp, prop,
               "%s \"%.*s%s\" is an Exchange legacyExchangeDN, not an SMTP address: recipients "
               "outside that Exchange organisation cannot reply to it", prop, SHOW_MAX, v,
-              strlen(v) > SHOW_MAX ? "..." : "");
+              itip_cut_mark(v, SHOW_MAX));
 }
 
 static void check_j2_component(j2state *j, icalcomponent *comp)

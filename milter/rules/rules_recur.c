@@ -166,11 +166,6 @@ static int is_pattern_method(const itip_calctx *c)
     return method_in(c, m, sizeof m / sizeof m[0]);
 }
 
-static const char *cut_mark(const char *s)
-{
-    return strlen(s) > SHOW_MAX ? "..." : "";
-}
-
 static long long floor_div(long long a, long long b)
 {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -481,8 +476,8 @@ static void emit_rule(rstate *s, master *m, itip_rule_id id, itip_severity sev,
     const char *v = txt ? txt : "";
 
     if (take(s, id))
-        itip_emit(s->c, id, sev, m->ev, "RRULE", "RRULE:%.*s%s: %s", SHOW_MAX, v, cut_mark(v),
-                  what);
+        itip_emit(s->c, id, sev, m->ev, "RRULE", "RRULE:%.*s%s: %s", SHOW_MAX, v,
+                  itip_cut_mark(v, SHOW_MAX), what);
     icalmemory_free_buffer(txt);
 }
 
@@ -519,8 +514,8 @@ static void check_h2(rstate *s, master *m)
     v = txt ? txt : "";
     itip_emit(s->c, ITIP_R_RDATE_WITHOUT_RRULE, ITIP_SEV_WOULD_FAIL, m->ev, "RDATE",
               "RDATE:%.*s%s (%d value%s) without RRULE: Outlook does not open the item, even "
-              "if the dates form a supported pattern (KB 2643084)", SHOW_MAX, v, cut_mark(v),
-              m->nrdate, m->nrdate == 1 ? "" : "s");
+              "if the dates form a supported pattern (KB 2643084)", SHOW_MAX, v,
+              itip_cut_mark(v, SHOW_MAX), m->nrdate, m->nrdate == 1 ? "" : "s");
     icalmemory_free_buffer(txt);
 }
 
@@ -805,7 +800,8 @@ static void emit_h5(rstate *s, exception *x, const char *prop, const char *fmt, 
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     itip_emit(s->c, ITIP_R_EXCEPTION_OUTSIDE_SERIES, ITIP_SEV_DEGRADE, x->ev, prop,
-              "RECURRENCE-ID %.*s%s %s", SHOW_MAX, x->rid_text, cut_mark(x->rid_text), what);
+              "RECURRENCE-ID %.*s%s %s", SHOW_MAX, x->rid_text,
+              itip_cut_mark(x->rid_text, SHOW_MAX), what);
 }
 
 /* Before the first day, after UNTIL, or a moved start before the first day; 1 if reported. */

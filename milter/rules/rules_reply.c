@@ -112,11 +112,6 @@ static int min_kept(int n)
     return n < MAX_PROPS ? n : MAX_PROPS;
 }
 
-static const char *nz(const char *s)
-{
-    return s ? s : "";
-}
-
 static int is_reply_or_counter(const itip_calctx *c)
 {
     return c->method_kind == ICAL_METHOD_REPLY || c->method_kind == ICAL_METHOD_COUNTER;
@@ -249,7 +244,7 @@ static int check_dtstamp(reply_run *r, icalcomponent *ev, const event_props *e,
     }
     p = e->dtstamp[0];
     val = icalproperty_get_value(p);
-    text = nz(icalproperty_get_value_as_string(p));
+    text = itip_nz(icalproperty_get_value_as_string(p));
     if (!val || (icalvalue_isa(val) != ICAL_DATETIME_VALUE
                  && icalvalue_isa(val) != ICAL_DATE_VALUE)) {
         EMIT(r, ITIP_R_REPLY_DTSTAMP_INVALID, ITIP_SEV_WOULD_FAIL, ev, "DTSTAMP",
@@ -325,7 +320,7 @@ static int check_critical_change(reply_run *r, icalcomponent *ev, const event_pr
         EMIT(r, ITIP_R_REPLY_ATTENDEE_CRITICAL_CHANGE_INVALID,
              legacy ? ITIP_SEV_WOULD_FAIL : ITIP_SEV_DEGRADE, ev, X_ATTENDEE_CC,
              X_ATTENDEE_CC " %.*s %s: an invalid track-status time (KB 938650), Outlook drops "
-             "or misreads it", VALUE_SHOWN, nz(s), time_value_problem(&v));
+             "or misreads it", VALUE_SHOWN, itip_nz(s), time_value_problem(&v));
     }
     return usable;
 }
@@ -380,7 +375,7 @@ static const char *partstat_text(icalparameter *p)
         s = icalparameter_get_xvalue(p);
     if (!s)
         s = icalparameter_enum_to_string((int)v);
-    return nz(s);
+    return itip_nz(s);
 }
 
 static int partstat_mappable(const itip_calctx *c, icalparameter_partstat v)
@@ -427,7 +422,7 @@ static const char *check_attendee_address(reply_run *r, icalcomponent *ev, icalp
         return addr;
     EMIT(r, ITIP_R_REPLY_ATTENDEE_ADDRESS_INVALID, ITIP_SEV_WOULD_FAIL, ev, "ATTENDEE",
          "the replying ATTENDEE '%.*s' is not mailto: with a valid address: no recipient row "
-         "matches, the organizer's track status stays 'None'", VALUE_SHOWN, nz(v));
+         "matches, the organizer's track status stays 'None'", VALUE_SHOWN, itip_nz(v));
     return NULL;
 }
 
@@ -467,7 +462,7 @@ static void check_sender(reply_run *r, icalcomponent *ev, icalproperty *att, con
     EMIT(r, ITIP_R_REPLY_ATTENDEE_SENDER_MISMATCH, ITIP_SEV_DEGRADE, ev, "ATTENDEE",
          "ATTENDEE %.*s is neither From: %.*s nor Sender:%s%.*s, and no SENT-BY names them: "
          "the organizer may add a new optional attendee, the invited one stays 'None'",
-         VALUE_SHOWN, addr, VALUE_SHOWN, f, s ? " " : " (none)", VALUE_SHOWN, nz(s));
+         VALUE_SHOWN, addr, VALUE_SHOWN, f, s ? " " : " (none)", VALUE_SHOWN, itip_nz(s));
 }
 
 static void check_attendee(reply_run *r, icalcomponent *ev, const event_props *e)
@@ -511,7 +506,7 @@ static void check_replytime(reply_run *r, icalcomponent *ev, const event_props *
             continue;
         EMIT(r, ITIP_R_CDO_REPLYTIME_INVALID, ITIP_SEV_INFO, ev, X_REPLYTIME,
              X_REPLYTIME " %.*s %s: PidLidAppointmentReplyTime is dropped or stored as a "
-             "sentinel", VALUE_SHOWN, nz(s), time_value_problem(&v));
+             "sentinel", VALUE_SHOWN, itip_nz(s), time_value_problem(&v));
     }
 }
 
@@ -532,8 +527,8 @@ static void check_resptime(reply_run *r, icalcomponent *ev, icalproperty *att, i
         sev = ITIP_SEV_WOULD_FAIL;
     EMIT(r, ITIP_R_ATTENDEE_RESPTIME_INVALID, sev, ev, "ATTENDEE",
          "ATTENDEE %.*s " X_RESPTIME "=%.*s %s: it becomes PidTagRecipientTrackStatusTime, an "
-         "invalid track-status time (KB 938650)", VALUE_SHOWN, nz(icalproperty_get_attendee(att)),
-         VALUE_SHOWN, s, time_value_problem(&v));
+         "invalid track-status time (KB 938650)", VALUE_SHOWN,
+         itip_nz(icalproperty_get_attendee(att)), VALUE_SHOWN, s, time_value_problem(&v));
 }
 
 /* Every ATTENDEE (a PUBLISH may list hundreds): check_resptime only looks at the parameters of
@@ -556,10 +551,10 @@ static void check_reply_event(reply_run *r, icalcomponent *ev, const event_props
     int have_cc = check_critical_change(r, ev, e, legacy, &cc);
 
     if (have_dtstamp)
-        check_future(r, ev, "DTSTAMP", nz(icalproperty_get_value_as_string(e->dtstamp[0])),
+        check_future(r, ev, "DTSTAMP", itip_nz(icalproperty_get_value_as_string(e->dtstamp[0])),
                      dtstamp);
     if (have_cc)
-        check_future(r, ev, X_ATTENDEE_CC, nz(itip_xprop_value(e->cc[0])), cc);
+        check_future(r, ev, X_ATTENDEE_CC, itip_nz(itip_xprop_value(e->cc[0])), cc);
     if (have_dtstamp && have_cc)
         check_disagree(r, ev, dtstamp, cc, legacy);
     check_attendee(r, ev, e);

@@ -50,25 +50,15 @@ typedef struct {
     struct icaltimetype last_i3_stamp;
 } reqctx;
 
-static int method_is(const itip_calctx *c, const char *m)
+/* Why the ORGANIZER or ATTENDEE value V is no address a reply can go to, or NULL when it is a
+ * mailto: with a valid address (I1, I2). */
+static const char *addr_problem(const char *v)
 {
-    return c->method != NULL && strcmp(c->method, m) == 0;
-}
+    const char *addr = itip_mailto(v);
 
-static const char *cut_mark(const char *s)
-{
-    return strlen(s) > SHOW_MAX ? "..." : "";
-}
-
-/* Remembers V in LIST (n entries, at most MAX_PER_RULE); true when it was there already. */
-static int seen_before(const char **list, int n, const char *v)
-{
-    int i;
-
-    for (i = 0; i < n && i < MAX_PER_RULE; i++)
-        if (strcasecmp(list[i], v) == 0)
-            return 1;
-    return 0;
+    if (addr != NULL && itip_addr_valid(addr))
+        return NULL;
+    return addr == NULL ? "not a mailto: URI" : "a mailto: without a valid address";
 }
 
 /* ---- I1 ---- */
@@ -76,7 +66,7 @@ static int seen_before(const char **list, int n, const char *v)
 static void check_i1(reqctx *r, icalcomponent *ev)
 {
     icalproperty *org = icalcomponent_get_first_property(ev, ICAL_ORGANIZER_PROPERTY);
-    const char *v, *addr;
+    const char *v, *why;
 
     r->nevents++;
     if (org == NULL) {
@@ -87,16 +77,12 @@ static void check_i1(reqctx *r, icalcomponent *ev)
     v = icalproperty_get_organizer(org);
     if (v == NULL)
         v = "";
-    addr = itip_mailto(v);
-    if (addr != NULL && itip_addr_valid(addr))
+    why = addr_problem(v);
+    if (why == NULL || !itip_note_once(r->bad_org, &r->n1, MAX_PER_RULE, v))
         return;
-    if (r->n1 >= MAX_PER_RULE || seen_before(r->bad_org, r->n1, v))
-        return;
-    r->bad_org[r->n1++] = v;
     itip_emit(r->c, ITIP_R_REQUEST_ORGANIZER_MISSING, ITIP_SEV_DEGRADE, ev, "ORGANIZER",
               "ORGANIZER \"%.*s%s\" is %s: Exchange fills the sender of the meeting from it, "
-              "so attendees cannot reply", SHOW_MAX, v, cut_mark(v),
-              addr == NULL ? "not a mailto: URI" : "a mailto: without a valid address");
+              "so attendees cannot reply", SHOW_MAX, v, itip_cut_mark(v, SHOW_MAX), why);
 }
 
 static void finish_i1(reqctx *r)
@@ -114,22 +100,19 @@ static void finish_i1(reqctx *r)
 
 static void check_i2_attendee(reqctx *r, icalcomponent *ev, icalproperty *att)
 {
-    const char *v = icalproperty_get_attendee(att), *addr;
+    const char *v = icalproperty_get_attendee(att), *why;
 
     if (v == NULL)
         v = "";
     if (strcasecmp(v, "invalid:nomail") == 0)
         return;
-    addr = itip_mailto(v);
-    if (addr != NULL && itip_addr_valid(addr))
+    why = addr_problem(v);
+    if (why == NULL || !itip_note_once(r->bad_att, &r->n2, MAX_PER_RULE, v))
         return;
-    if (r->n2 >= MAX_PER_RULE || seen_before(r->bad_att, r->n2, v))
-        return;
-    r->bad_att[r->n2++] = v;
     itip_emit(r->c, ITIP_R_REQUEST_ATTENDEE_NOT_MAILTO, ITIP_SEV_DEGRADE, ev, "ATTENDEE",
               "ATTENDEE \"%.*s%s\" is %s: it cannot become a recipient row, so its responses "
-              "are never tracked and later updates cannot reach it", SHOW_MAX, v, cut_mark(v),
-              addr == NULL ? "not a mailto: URI" : "a mailto: without a valid address");
+              "are never tracked and later updates cannot reach it", SHOW_MAX, v,
+              itip_cut_mark(v, SHOW_MAX), why);
 }
 
 /* ---- I4 ---- */
@@ -159,7 +142,7 @@ static void emit_i4(reqctx *r, icalcomponent *ev, const char *prop, const char *
     itip_emit(r->c, ITIP_R_OUTBOUND_TRACKING_SENTINEL_LEAK, ITIP_SEV_DEGRADE, ev, prop,
               "%s%.*s%s is %s: the organizer's meeting item is already poisoned "
               "(KB 938650) and passes the bad tracking time on", what, SHOW_MAX, value,
-              cut_mark(value), why);
+              itip_cut_mark(value, SHOW_MAX), why);
 }
 
 static void check_i4_resptime(reqctx *r, icalcomponent *ev, icalproperty *att)
@@ -263,8 +246,8 @@ void itip_check_request(itip_calctx *c)
     icalcompiter it;
     icalcomponent *ev;
     reqctx r;
-    int req = method_is(c, "REQUEST"), cancel = method_is(c, "CANCEL");
-    int i4 = req || cancel || method_is(c, "PUBLISH");
+    int req = itip_method_is(c, "REQUEST"), cancel = itip_method_is(c, "CANCEL");
+    int i4 = req || cancel || itip_method_is(c, "PUBLISH");
 
     if (c->vcal == NULL || !(req || cancel || i4))
         return;

@@ -20,9 +20,9 @@
 #include "ac-config.h"
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "rules/calendar.h"
 #include "rules/calutil.h"
+#include "base/charset.h"
 
 #define MAX_PER_RULE 5              /* findings of one rule in one calendar part */
 #define SEQ_MAX 2147483647LL        /* PidLidAppointmentSequence: PtypInteger32 */
@@ -180,11 +180,6 @@ static size_t line_split(char *line, char **value)
     return n;
 }
 
-static int name_is(const char *line, size_t n, const char *name)
-{
-    return strlen(name) == n && strncasecmp(line, name, n) == 0;
-}
-
 /* Strips blanks around a BEGIN/END value in place. */
 static const char *trim(char *s)
 {
@@ -255,13 +250,13 @@ static void raw_scan(seqctx *x, const char *text)
 
         if (value == NULL)
             continue;
-        if (name_is(line, n, "BEGIN"))
+        if (itip_name_is(line, n, "BEGIN"))
             raw_begin(x, &st, trim(value));
-        else if (name_is(line, n, "END"))
+        else if (itip_name_is(line, n, "END"))
             raw_end(&st);
-        else if (st.depth == 2 && st.in_child && name_is(line, n, "SEQUENCE"))
+        else if (st.depth == 2 && st.in_child && itip_name_is(line, n, "SEQUENCE"))
             take_value(x, comp, st.cur ? &st.cur->seq : NULL, "SEQUENCE", value, cut);
-        else if (st.depth == 2 && st.in_child && name_is(line, n, XSEQ))
+        else if (st.depth == 2 && st.in_child && itip_name_is(line, n, XSEQ))
             take_value(x, comp, st.cur ? &st.cur->xseq : NULL, XSEQ, value, cut);
     }
 }
@@ -287,11 +282,6 @@ static void libical_scan(seqctx *x)
 }
 
 /* ---- E2 and E4 per component ---- */
-
-static int method_is(const itip_calctx *c, const char *m)
-{
-    return c->method != NULL && strcmp(c->method, m) == 0;
-}
 
 static void check_e2(seqctx *x, const compseq *s, int *count)
 {
@@ -358,8 +348,8 @@ void itip_check_sequence(itip_calctx *c)
     seqctx x;
     size_t i;
     int n2 = 0, n4 = 0;
-    int e2 = method_is(c, "REQUEST") || method_is(c, "CANCEL") || method_is(c, "REPLY") ||
-             method_is(c, "COUNTER");
+    int e2 = itip_method_is(c, "REQUEST") || itip_method_is(c, "CANCEL") ||
+             itip_method_is(c, "REPLY") || itip_method_is(c, "COUNTER");
 
     if (c->vcal == NULL)
         return;
@@ -375,7 +365,7 @@ void itip_check_sequence(itip_calctx *c)
             continue;
         if (e2)
             check_e2(&x, &x.cs[i], &n2);
-        if (method_is(c, "CANCEL"))
+        if (itip_method_is(c, "CANCEL"))
             check_e4(&x, &x.cs[i], &n4);
     }
     free(x.cs);

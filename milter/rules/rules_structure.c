@@ -26,21 +26,12 @@
 /* Characters of an offending value quoted in a detail line. */
 #define VALUE_SHOWN 60
 
-static int method_is(const itip_calctx *c, icalproperty_method m)
-{
-    return c->method_kind == m;
-}
-
 /* REQUEST, REPLY, CANCEL, COUNTER: the methods that carry one meeting object. */
 static int method_is_itip_object(const itip_calctx *c)
 {
-    return method_is(c, ICAL_METHOD_REQUEST) || method_is(c, ICAL_METHOD_REPLY)
-        || method_is(c, ICAL_METHOD_CANCEL) || method_is(c, ICAL_METHOD_COUNTER);
-}
-
-static const char *nz(const char *s)
-{
-    return s ? s : "";
+    return itip_method_kind_is(c, ICAL_METHOD_REQUEST) || itip_method_kind_is(c, ICAL_METHOD_REPLY)
+        || itip_method_kind_is(c, ICAL_METHOD_CANCEL)
+        || itip_method_kind_is(c, ICAL_METHOD_COUNTER);
 }
 
 /* ---- B3 itip-multiple-appointments ---- */
@@ -102,8 +93,8 @@ static void check_multiple_appointments(itip_calctx *c)
     icalcompiter it;
     icalcomponent *ev;
 
-    if (!(method_is(c, ICAL_METHOD_REQUEST) || method_is(c, ICAL_METHOD_REPLY)
-          || method_is(c, ICAL_METHOD_CANCEL)))
+    if (!(itip_method_kind_is(c, ICAL_METHOD_REQUEST) || itip_method_kind_is(c, ICAL_METHOD_REPLY)
+          || itip_method_kind_is(c, ICAL_METHOD_CANCEL)))
         return;
     memset(&s, 0, sizeof s);
     for (it = icalcomponent_begin_component(c->vcal, ICAL_VEVENT_COMPONENT);
@@ -115,7 +106,7 @@ static void check_multiple_appointments(itip_calctx *c)
         itip_emit(c, ITIP_R_ITIP_MULTIPLE_APPOINTMENTS, ITIP_SEV_WOULD_FAIL, s.other_uid, "UID",
                   "%s carries VEVENTs with different UIDs (%.*s, %.*s): Exchange needs exactly "
                   "one appointment per iTIP message", c->method, VALUE_SHOWN, s.first_uid,
-                  VALUE_SHOWN, nz(uid2));
+                  VALUE_SHOWN, itip_nz(uid2));
     }
     if (s.second_master && !s.other_uid)   /* distinct UIDs already say "two appointments" */
         itip_emit(c, ITIP_R_ITIP_MULTIPLE_APPOINTMENTS, ITIP_SEV_WOULD_FAIL, s.second_master,
@@ -185,8 +176,8 @@ static void check_missing_uid(itip_calctx *c)
 
 static int method_unsupported(const itip_calctx *c)
 {
-    return method_is(c, ICAL_METHOD_ADD) || method_is(c, ICAL_METHOD_REFRESH)
-        || method_is(c, ICAL_METHOD_DECLINECOUNTER);
+    return itip_method_kind_is(c, ICAL_METHOD_ADD) || itip_method_kind_is(c, ICAL_METHOD_REFRESH)
+        || itip_method_kind_is(c, ICAL_METHOD_DECLINECOUNTER);
 }
 
 static void check_method_unsupported(itip_calctx *c)
@@ -215,9 +206,9 @@ static int status_inconsistent(const itip_calctx *c, icalcomponent *comp)
 
     if (!st)
         return 0;
-    if (method_is(c, ICAL_METHOD_REQUEST))
+    if (itip_method_kind_is(c, ICAL_METHOD_REQUEST))
         return strcasecmp(st, "CANCELLED") == 0;
-    if (method_is(c, ICAL_METHOD_CANCEL))
+    if (itip_method_kind_is(c, ICAL_METHOD_CANCEL))
         return strcasecmp(st, "CANCELLED") != 0;
     return 0;
 }
@@ -228,13 +219,14 @@ static void check_status_method(itip_calctx *c)
     icalcomponent *ev;
     int nfound = 0;
 
-    if (!(method_is(c, ICAL_METHOD_REQUEST) || method_is(c, ICAL_METHOD_CANCEL)))
+    if (!(itip_method_kind_is(c, ICAL_METHOD_REQUEST)
+          || itip_method_kind_is(c, ICAL_METHOD_CANCEL)))
         return;
     for (it = icalcomponent_begin_component(c->vcal, ICAL_VEVENT_COMPONENT);
          (ev = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {
         if (!status_inconsistent(c, ev) || ++nfound > MAX_FINDINGS_PER_RULE)
             continue;
-        if (method_is(c, ICAL_METHOD_REQUEST))
+        if (itip_method_kind_is(c, ICAL_METHOD_REQUEST))
             itip_emit(c, ITIP_R_STATUS_METHOD_INCONSISTENT, ITIP_SEV_DEGRADE, ev, "STATUS",
                       "METHOD:REQUEST with STATUS:CANCELLED%s: clients treat it as an update, "
                       "the meeting and its reminders stay (use METHOD:CANCEL)",
@@ -243,7 +235,7 @@ static void check_status_method(itip_calctx *c)
         else
             itip_emit(c, ITIP_R_STATUS_METHOD_INCONSISTENT, ITIP_SEV_DEGRADE, ev, "STATUS",
                       "METHOD:CANCEL with STATUS:%.*s: a cancellation should carry "
-                      "STATUS:CANCELLED", VALUE_SHOWN, nz(event_status(ev)));
+                      "STATUS:CANCELLED", VALUE_SHOWN, itip_nz(event_status(ev)));
     }
 }
 
@@ -353,8 +345,10 @@ static int parse_error_names(icalcomponent *comp, const char *prop)
 static itip_severity restriction_severity(const itip_calctx *c, icalcomponent *comp,
                                           const char *prop)
 {
-    int reply = method_is(c, ICAL_METHOD_REPLY) || method_is(c, ICAL_METHOD_COUNTER);
-    int req_cancel = method_is(c, ICAL_METHOD_REQUEST) || method_is(c, ICAL_METHOD_CANCEL);
+    int reply = itip_method_kind_is(c, ICAL_METHOD_REPLY)
+        || itip_method_kind_is(c, ICAL_METHOD_COUNTER);
+    int req_cancel = itip_method_kind_is(c, ICAL_METHOD_REQUEST)
+        || itip_method_kind_is(c, ICAL_METHOD_CANCEL);
 
     if (parse_error_names(comp, prop))
         return ITIP_SEV_NONE;                    /* B1 ical-parse-errors */
@@ -362,7 +356,7 @@ static itip_severity restriction_severity(const itip_calctx *c, icalcomponent *c
         return ITIP_SEV_DEGRADE;
     if (reply && (!strcmp(prop, "ATTENDEE") || !strcmp(prop, "DTSTAMP")))
         return ITIP_SEV_NONE;                    /* C6 reply-attendee-count, C3 */
-    if (method_is(c, ICAL_METHOD_CANCEL) && !strcmp(prop, "SEQUENCE"))
+    if (itip_method_kind_is(c, ICAL_METHOD_CANCEL) && !strcmp(prop, "SEQUENCE"))
         return ITIP_SEV_NONE;                    /* E4 cancel-sequence-missing */
     if (method_is_itip_object(c) && !strcmp(prop, "UID"))
         return ITIP_SEV_NONE;                    /* B5 vevent-missing-uid */
@@ -370,13 +364,13 @@ static itip_severity restriction_severity(const itip_calctx *c, icalcomponent *c
         return ITIP_SEV_NONE;                    /* I1 request-organizer-missing */
     if (req_cancel && !strcmp(prop, "STATUS") && status_inconsistent(c, comp))
         return ITIP_SEV_NONE;                    /* B7 status-method-inconsistent */
-    if (method_is(c, ICAL_METHOD_PUBLISH) && !strcmp(prop, "ATTENDEE"))
+    if (itip_method_kind_is(c, ICAL_METHOD_PUBLISH) && !strcmp(prop, "ATTENDEE"))
         return ITIP_SEV_NONE;  /* MS-OXCICAL imports PUBLISH attendees as recipient rows */
-    if (method_is(c, ICAL_METHOD_PUBLISH) && !strcmp(prop, "ORGANIZER"))
+    if (itip_method_kind_is(c, ICAL_METHOD_PUBLISH) && !strcmp(prop, "ORGANIZER"))
         return ITIP_SEV_INFO;  /* without ORGANIZER it is imported as a plain appointment */
     if (reply && !strcmp(prop, "ORGANIZER"))
         return ITIP_SEV_INFO;  /* Exchange ignores ORGANIZER on REPLY/COUNTER import (J1) */
-    if (method_is(c, ICAL_METHOD_COUNTER) && !strcmp(prop, "SEQUENCE"))
+    if (itip_method_kind_is(c, ICAL_METHOD_COUNTER) && !strcmp(prop, "SEQUENCE"))
         return ITIP_SEV_INFO;  /* RFC 5546: MAY be absent when 0, as for CANCEL (E4) */
     return ITIP_SEV_DEGRADE;
 }

@@ -73,11 +73,6 @@ typedef struct {
     struct icaltimetype t;
 } tvalue;
 
-static int method_is(const itip_calctx *c, const char *m)
-{
-    return c->method != NULL && strcmp(c->method, m) == 0;
-}
-
 /* Counts a finding of RULE; false once MAX_PER_RULE were emitted in this part. */
 static int take(tstate *st, itip_rule_id rule)
 {
@@ -499,11 +494,11 @@ static void check_component(tstate *st, icalcomponent *comp)
         check_props(st, alarm);
     if (icalcomponent_isa(comp) != ICAL_VEVENT_COMPONENT)
         return;
-    if (method_is(st->c, "REQUEST") || method_is(st->c, "CANCEL") ||
-        method_is(st->c, "PUBLISH"))
+    if (itip_method_is(st->c, "REQUEST") || itip_method_is(st->c, "CANCEL") ||
+        itip_method_is(st->c, "PUBLISH"))
         check_floating(st, comp);
-    if (method_is(st->c, "REQUEST") || method_is(st->c, "PUBLISH") ||
-        method_is(st->c, "COUNTER"))
+    if (itip_method_is(st->c, "REQUEST") || itip_method_is(st->c, "PUBLISH") ||
+        itip_method_is(st->c, "COUNTER"))
         check_end_before_start(st, comp);
 }
 
@@ -517,8 +512,9 @@ void itip_check_time(itip_calctx *c)
         return;
     memset(&st, 0, sizeof st);
     st.c = c;
-    st.reply_like = method_is(c, "REPLY") || method_is(c, "COUNTER");
-    st.outbound = method_is(c, "REQUEST") || method_is(c, "CANCEL") || method_is(c, "PUBLISH");
+    st.reply_like = itip_method_is(c, "REPLY") || itip_method_is(c, "COUNTER");
+    st.outbound = itip_method_is(c, "REQUEST") || itip_method_is(c, "CANCEL") ||
+                  itip_method_is(c, "PUBLISH");
     /* VEVENT and VTODO (with their VALARMs); VTIMEZONE is exempt from every range rule */
     for (it = icalcomponent_begin_component(c->vcal, ICAL_ANY_COMPONENT);
          (comp = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {

@@ -61,11 +61,6 @@ typedef struct {
     size_t n;
 } tzlist;
 
-static int cmp_ci(const void *a, const void *b)
-{
-    return strcasecmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The TZIDs of c->vcal's VTIMEZONEs, sorted.  Returns -1 when out of memory. */
 static int collect_declared(icalcomponent *vcal, tzlist *tz)
 {
@@ -88,13 +83,13 @@ static int collect_declared(icalcomponent *vcal, tzlist *tz)
         const char *id = p ? icalproperty_get_tzid(p) : NULL;
         tz->v[tz->n++] = id ? id : "";
     }
-    qsort(tz->v, tz->n, sizeof *tz->v, cmp_ci);
+    qsort(tz->v, tz->n, sizeof *tz->v, itip_cmp_ci);
     return 0;
 }
 
 static int declared(const tzlist *tz, const char *id)
 {
-    return tz->n > 0 && bsearch(&id, tz->v, tz->n, sizeof *tz->v, cmp_ci) != NULL;
+    return tz->n > 0 && bsearch(&id, tz->v, tz->n, sizeof *tz->v, itip_cmp_ci) != NULL;
 }
 
 /* G2: equal neighbours in the sorted list. */
@@ -154,21 +149,13 @@ static int is_tz_reference(icalproperty_kind k)
 
 static void check_reference(g1ctx *g, icalcomponent *comp, icalproperty *p, const char *id)
 {
-    int i;
-
-    if (declared(g->tz, id))
+    if (declared(g->tz, id) || !itip_note_once(g->reported, &g->n, MAX_PER_RULE, id))
         return;
-    for (i = 0; i < g->n; i++)
-        if (strcasecmp(g->reported[i], id) == 0)
-            return;
-    if (g->n >= MAX_PER_RULE)
-        return;
-    g->reported[g->n++] = id;
     itip_emit(g->c, ITIP_R_TZID_UNDECLARED, ITIP_SEV_DEGRADE, comp,
               icalproperty_get_property_name(p),
               "TZID \"%.*s%s\" on %s has no VTIMEZONE in the calendar: Outlook guesses the "
               "zone (times often an hour off) and some converters refuse the import",
-              SHOW_MAX, id, strlen(id) > SHOW_MAX ? "..." : "",
+              SHOW_MAX, id, itip_cut_mark(id, SHOW_MAX),
               icalproperty_get_property_name(p));
 }
 
@@ -237,7 +224,7 @@ static const char *frame_name(const zval *z, char *buf, size_t len)
 {
     if (z->kind == Z_TZID)
         snprintf(buf, len, "TZID \"%.*s%s\"", SHOW_MAX, z->tzid,
-                 strlen(z->tzid) > SHOW_MAX ? "..." : "");
+                 itip_cut_mark(z->tzid, SHOW_MAX));
     else
         snprintf(buf, len, "%s", z->kind == Z_UTC ? "UTC" : "floating time");
     return buf;
@@ -400,19 +387,14 @@ static void check_g7(itip_calctx *c, icalcomponent *ev, const char *uid, int *co
                      long *budget)
 {
     zval r, m;
-    icalcomponent *master = NULL;
+    icalcomponent *master;
     long long want;
-    size_t i;
     char a[SHOW_MAX + 32], b[SHOW_MAX + 32], tr[TBUF], tm[TBUF];
 
     read_zval(icalcomponent_get_first_property(ev, ICAL_RECURRENCEID_PROPERTY), &r);
     if (r.kind == Z_NONE || r.kind == Z_DATE || uid == NULL)
         return;
-    for (i = 0; i < c->nuids && master == NULL; i++)
-        if (c->uids[i].uid != NULL && strcmp(c->uids[i].uid, uid) == 0 &&
-            icalcomponent_get_first_property(c->uids[i].comp,
-                                             ICAL_RECURRENCEID_PROPERTY) == NULL)
-            master = c->uids[i].comp;
+    master = itip_series_master(c, uid);
     if (master == NULL)
         return;
     read_zval(icalcomponent_get_first_property(master, ICAL_DTSTART_PROPERTY), &m);
@@ -479,7 +461,7 @@ void itip_check_tz(itip_calctx *c)
     refs.v = g.refs;
     refs.n = g.nrefs;
     if (refs.n > 0)
-        qsort(refs.v, refs.n, sizeof *refs.v, cmp_ci);
+        qsort(refs.v, refs.n, sizeof *refs.v, itip_cmp_ci);
     itip_check_vtimezone(c, refs.v, refs.n);
     check_events(c);
     free(g.refs);

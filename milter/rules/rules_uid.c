@@ -101,11 +101,10 @@ static void check_f1(itip_calctx *c, icalcomponent *comp, const char *uid, repor
               "that implementations must keep" : "");
 }
 
-static unsigned hexval(char ch)
+/* The byte written as the two hex digits at S (the caller checked that they are). */
+static unsigned hexbyte(const char *s)
 {
-    if (ch >= '0' && ch <= '9')
-        return (unsigned)(ch - '0');
-    return (unsigned)(tolower((unsigned char)ch) - 'a' + 10);
+    return (unsigned)(itip_hexval((unsigned char)s[0]) << 4 | itip_hexval((unsigned char)s[1]));
 }
 
 /* The little-endian DataSize of a hex GOID (at least GOID_DATASIZE_HEX + 8 hex digits). */
@@ -114,10 +113,8 @@ static unsigned long goid_datasize(const char *uid)
     unsigned long v = 0;
     int i;
 
-    for (i = 3; i >= 0; i--) {
-        const char *b = uid + GOID_DATASIZE_HEX + 2 * i;
-        v = (v << 8) | (hexval(b[0]) << 4) | hexval(b[1]);
-    }
+    for (i = 3; i >= 0; i--)
+        v = (v << 8) | hexbyte(uid + GOID_DATASIZE_HEX + 2 * i);
     return v;
 }
 
@@ -205,11 +202,6 @@ static void check_f2(itip_calctx *c, icalcomponent *comp, const char *uid, repor
 
 /* ---- F3: the InstanceDate of an EncodedGlobalId ---- */
 
-static unsigned hexbyte(const char *s)
-{
-    return (hexval(s[0]) << 4) | hexval(s[1]);
-}
-
 static int date_storable(unsigned y, unsigned m, unsigned d)
 {
     static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -221,18 +213,6 @@ static int date_storable(unsigned y, unsigned m, unsigned d)
     if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
         last = 29;
     return d <= last;
-}
-
-/* A component of the part that has UID and no RECURRENCE-ID (the series master), or NULL. */
-static icalcomponent *master_of(const itip_calctx *c, const char *uid)
-{
-    size_t i;
-
-    for (i = 0; i < c->nuids; i++)
-        if (c->uids[i].uid != NULL && strcmp(c->uids[i].uid, uid) == 0 &&
-            icalcomponent_get_first_property(c->uids[i].comp, ICAL_RECURRENCEID_PROPERTY) == NULL)
-            return c->uids[i].comp;
-    return NULL;
 }
 
 static void check_f3(itip_calctx *c, icalcomponent *comp, const char *uid, reported *r)
@@ -253,7 +233,7 @@ static void check_f3(itip_calctx *c, icalcomponent *comp, const char *uid, repor
     if (y == 0 && m == 0 && day == 0)
         return;                     /* the clean GlobalObjectId */
     storable = date_storable(y, m, day);
-    master = master_of(c, uid);
+    master = itip_series_master(c, uid);
     if ((master == NULL && storable) || already(r, uid))
         return;
     if (master != NULL)

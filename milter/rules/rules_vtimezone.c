@@ -82,14 +82,8 @@ typedef struct {
 
 static void g8_report(g8ctx *g, icalcomponent *comp, const char *prop, const char *v, int cdo)
 {
-    int i;
-
-    for (i = 0; i < g->n; i++)
-        if (strcasecmp(g->seen[i], v) == 0)
-            return;
-    if (g->n >= MAX_PER_RULE)
+    if (!itip_note_once(g->seen, &g->n, MAX_PER_RULE, v))
         return;
-    g->seen[g->n++] = v;
     if (cdo)
         itip_emit(g->c, ITIP_R_TZID_WINDOWS_DISPLAY_NAME, ITIP_SEV_INFO, comp, prop,
                   "X-MICROSOFT-CDO-TZID is the numeric Exchange zone id %.*s: non-Microsoft "
@@ -98,7 +92,7 @@ static void g8_report(g8ctx *g, icalcomponent *comp, const char *prop, const cha
         itip_emit(g->c, ITIP_R_TZID_WINDOWS_DISPLAY_NAME, ITIP_SEV_INFO, comp, prop,
                   "TZID \"%.*s%s\" is a Windows display name, not a zone id: non-Microsoft "
                   "clients cannot map it and rely on the VTIMEZONE alone", SHOW_MAX, v,
-                  strlen(v) > SHOW_MAX ? "..." : "");
+                  itip_cut_mark(v, SHOW_MAX));
 }
 
 /* X-MICROSOFT-CDO-TZID properties of COMP (its own property iterator, one loop). */
@@ -142,11 +136,6 @@ typedef struct {
 } vtz_run;
 
 enum { N_G3, N_G4, N_G5 };
-
-static int cmp_ci(const void *a, const void *b)
-{
-    return strcasecmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 static int may_emit(vtz_run *r, int which)
 {
@@ -290,7 +279,7 @@ static void check_one(vtz_run *r, icalcomponent *vtz, const char *tzid)
     const char *defect = NULL, *rdate_in = NULL;
     char why[WHY_LEN];
     int referenced = r->nrefs > 0 &&
-        bsearch(&tzid, r->refs, r->nrefs, sizeof *r->refs, cmp_ci) != NULL;
+        bsearch(&tzid, r->refs, r->nrefs, sizeof *r->refs, itip_cmp_ci) != NULL;
 
     for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
          (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it)) {

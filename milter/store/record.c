@@ -70,23 +70,14 @@ void itip_meeting_free(itip_meeting *m)
     itip_meeting_init(m);
 }
 
-static void free_list(char **v, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void itip_obs_free(itip_obs *o)
 {
     free(o->uid);
     free(o->rid);
     free(o->organizer);
     free(o->partstat);
-    free_list(o->addrs, o->naddrs);
-    free_list(o->exdates, o->nexdates);
+    itip_strv_free(o->addrs, o->naddrs);
+    itip_strv_free(o->exdates, o->nexdates);
     memset(o, 0, sizeof *o);
 }
 
@@ -516,18 +507,27 @@ static int header_ok(reader *r, const char *magic)
     return p != NULL && memcmp(p, magic, 2) == 0 && p[2] == ITIP_RECORD_VERSION;
 }
 
+/* The count of a list (n(u16), at most MAX) and room for its entries: N zeroed elements of
+ * SIZE, NULL when N is 0.  On a bad count or no memory r->bad is set and *N is 0. */
+static void *get_list(reader *r, unsigned max, size_t size, unsigned *n)
+{
+    void *v = NULL;
+
+    *n = get_u16(r);
+    if (r->bad || *n > max)
+        r->bad |= 1;
+    else if (*n && (v = calloc(*n, size)) == NULL)
+        r->bad |= 2;
+    if (v == NULL)
+        *n = 0;
+    return v;
+}
+
 static void read_attendees(reader *r, itip_meeting *m)
 {
-    unsigned n = get_u16(r), i;
+    unsigned n, i;
 
-    if (r->bad || n > ITIP_REC_MAX_ATTENDEES) {
-        r->bad |= 1;
-        return;
-    }
-    if (n && (m->att = calloc(n, sizeof *m->att)) == NULL) {
-        r->bad |= 2;
-        return;
-    }
+    m->att = get_list(r, ITIP_REC_MAX_ATTENDEES, sizeof *m->att, &n);
     for (i = 0; i < n && !r->bad; i++) {
         itip_rec_attendee *a = &m->att[m->natt++];
         a->addr = get_str(r, ITIP_REC_MAX_ADDR, 0);
@@ -541,16 +541,9 @@ static void read_attendees(reader *r, itip_meeting *m)
 
 static void read_deleted(reader *r, itip_meeting *m)
 {
-    unsigned n = get_u16(r), i;
+    unsigned n, i;
 
-    if (r->bad || n > ITIP_REC_MAX_DELETED) {
-        r->bad |= 1;
-        return;
-    }
-    if (n && (m->del = calloc(n, sizeof *m->del)) == NULL) {
-        r->bad |= 2;
-        return;
-    }
+    m->del = get_list(r, ITIP_REC_MAX_DELETED, sizeof *m->del, &n);
     for (i = 0; i < n && !r->bad; i++) {
         itip_rec_instance *d = &m->del[m->ndel++];
         d->rid = get_str(r, ITIP_REC_MAX_RID, 0);
