@@ -25,14 +25,7 @@ SESSIONS=${LOAD_SESSIONS:-20}
 WARM=1000
 [ "$N" -gt $((WARM * 2)) ] || N=$((WARM * 2))
 
-[ "$(id -u)" -eq 0 ] || skip_all "needs root to start a private Postfix"
-for c in postfix postconf postqueue smtp-sink; do
-    command -v $c >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] ||
-        skip_all "$c not found (Debian package postfix)"
-done
-PATH="$PATH:/usr/sbin"
-command -v "$PY" >/dev/null 2>&1 || skip_all "python3 is not installed"
-[ -x "$MILTER" ] || skip_all "$MILTER was not built"
+pf_require postfix postconf postqueue smtp-sink
 
 T=$(mktemp -d /tmp/itl.XXXXXX)
 chmod 755 "$T"

@@ -11,6 +11,7 @@
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/t/lib/tap.sh"
+. "$top_srcdir/t/lib/miltertest.sh"
 MILTER="$top_builddir/itip-milter"
 PY="${PYTHON3:-python3}"
 
@@ -25,19 +26,7 @@ CONF="$T/m.conf"
 LOG="$T/log"
 
 mt_run() { # mt_run SCRIPT [EXPECT]: one miltertest script; its checks become TAP lines
-    "${MILTERTEST:-miltertest}" -D sock="$SOCK" -D srcdir="$top_srcdir" -D expect="${2:-}" \
-        -s "$top_srcdir/t/mt/$1.lua" >"$T/mt.out" 2>&1
-    mt_rc=$?
-    mt_n=0
-    while IFS= read -r line; do
-        case "$line" in
-        "ok - "*) ok 0 "$1${2:+ ($2)}: ${line#ok - }"; mt_n=$((mt_n + 1)) ;;
-        "not ok - "*) ok 1 "$1${2:+ ($2)}: ${line#not ok - }"; mt_n=$((mt_n + 1)) ;;
-        *) echo "# $line" ;;
-        esac
-    done <"$T/mt.out"
-    [ $mt_rc -eq 0 ] && [ $mt_n -gt 0 ]
-    ok $? "$1${2:+ ($2)}: miltertest ran to the end (status $mt_rc, $mt_n checks)"
+    mt_tap "$SOCK" "$1" "${2:-}" "$1${2:+ ($2)}"
 }
 
 count() { grep -c "$1" "$LOG" 2>/dev/null || true; }

@@ -25,14 +25,7 @@ PY="${PYTHON3:-python3}"
 S="$top_srcdir/samples"
 SEND="$top_srcdir/t/lib/smtpsend.py"
 
-[ "$(id -u)" -eq 0 ] || skip_all "needs root to start a private Postfix"
-for c in postfix postconf postqueue postcat postsuper smtp-sink; do
-    command -v $c >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] ||
-        skip_all "$c not found (Debian package postfix)"
-done
-PATH="$PATH:/usr/sbin"
-command -v "$PY" >/dev/null 2>&1 || skip_all "python3 is not installed"
-[ -x "$MILTER" ] || skip_all "$MILTER was not built"
+pf_require postfix postconf postqueue postcat postsuper smtp-sink
 [ -x "$QUAR" ] || skip_all "$QUAR was not built"
 
 T=$(mktemp -d /tmp/itq.XXXXXX)

@@ -14,6 +14,9 @@
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/t/lib/tap.sh"
+. "$top_srcdir/t/lib/postfix.sh"
+. "$top_srcdir/t/lib/sink.sh"
+. "$top_srcdir/t/lib/miltertest.sh"
 MILTER="$top_builddir/itip-milter"
 CHECK="$top_builddir/itip-check"
 PY="${PYTHON3:-python3}"
@@ -23,13 +26,7 @@ command -v "$PY" >/dev/null 2>&1 || skip_all "python3 is not installed"
 [ -x "$MILTER" ] && [ -x "$CHECK" ] || skip_all "itip-milter / itip-check were not built"
 command -v miltertest >/dev/null 2>&1 ||
     skip_all "miltertest is not installed (Debian package miltertest)"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root to start a private Postfix"
-PATH="$PATH:/usr/sbin"
-for c in postfix postconf postqueue smtp-sink; do
-    command -v $c >/dev/null 2>&1 || skip_all "$c not found (Debian package postfix)"
-done
-. "$top_srcdir/t/lib/postfix.sh"
-. "$top_srcdir/t/lib/sink.sh"
+pf_require postfix postconf postqueue smtp-sink
 
 T=$(mktemp -d /tmp/itr.XXXXXX)        # short: unix socket paths must fit 108 bytes
 chmod 755 "$T"
@@ -51,19 +48,7 @@ reload() { # reload CONFIG-TEXT: install it, SIGUSR1, wait until the milter says
 }
 
 mt_run() { # mt_run EXPECT: t/mt/repair.lua; its checks become TAP lines
-    miltertest -D sock="unix:$T/s" -D srcdir="$top_srcdir" -D expect="$1" \
-        -s "$top_srcdir/t/mt/repair.lua" >"$T/mt.out" 2>&1
-    mt_rc=$?
-    mt_n=0
-    while IFS= read -r line; do
-        case "$line" in
-        "ok - "*) ok 0 "miltertest $1: ${line#ok - }"; mt_n=$((mt_n + 1)) ;;
-        "not ok - "*) ok 1 "miltertest $1: ${line#not ok - }"; mt_n=$((mt_n + 1)) ;;
-        *) echo "# $line" ;;
-        esac
-    done <"$T/mt.out"
-    [ $mt_rc -eq 0 ] && [ $mt_n -gt 0 ]
-    ok $? "miltertest $1: ran to the end (status $mt_rc, $mt_n checks)"
+    mt_tap "unix:$T/s" repair "$1" "miltertest $1" "ran to the end"
 }
 
 # ---- the milter protocol ----

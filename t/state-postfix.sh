@@ -30,14 +30,7 @@ MILTER="$top_builddir/itip-milter"
 PY="${PYTHON3:-python3}"
 SEND="$top_srcdir/t/lib/smtpsend.py"
 
-[ "$(id -u)" -eq 0 ] || skip_all "needs root to start a private Postfix"
-for c in postfix postconf smtp-sink; do
-    command -v $c >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] ||
-        skip_all "$c not found (Debian package postfix)"
-done
-PATH="$PATH:/usr/sbin"
-command -v "$PY" >/dev/null 2>&1 || skip_all "python3 is not installed"
-[ -x "$MILTER" ] || skip_all "$MILTER was not built"
+pf_require postfix postconf smtp-sink
 REDIS=$(command -v redis-server 2>/dev/null || true)
 
 T=$(mktemp -d /tmp/its.XXXXXX)

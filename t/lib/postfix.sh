@@ -1,6 +1,9 @@
 # postfix.sh - a private, throw-away Postfix on loopback for the end-to-end tests and the demo
 # (sourced, not run).  Needs root (postfix start), never touches /etc/postfix or port 25.
 #
+#   pf_require TOOL...                         the prologue of a test that runs one: skip_all
+#        unless root, each TOOL found (on PATH or in /usr/sbin), python3 ($PY) installed and
+#        $MILTER built, each with its own message; adds /usr/sbin to PATH
 #   pf_setup DIR SMTPD_PORT SINK_PORT MILTER   writes DIR/etc/{main,master}.cf: smtpd on
 #        127.0.0.1:SMTPD_PORT without chroot, relayhost = the smtp-sink on SINK_PORT,
 #        smtpd_milters = MILTER (Postfix spelling), milter_default_action = tempfail,
@@ -10,6 +13,17 @@
 #   pf_wait_idle DIR                           waits until no message is in the incoming,
 #                                              active or deferred queue (delivered or held)
 # The next hop is t/lib/sink.sh's smtp-sink.  Every wait is bounded.  Requires t/lib/tap.sh.
+
+pf_require() {
+    [ "$(id -u)" -eq 0 ] || skip_all "needs root to start a private Postfix"
+    for _c in "$@"; do
+        command -v "$_c" >/dev/null 2>&1 || [ -x "/usr/sbin/$_c" ] ||
+            skip_all "$_c not found (Debian package postfix)"
+    done
+    PATH="$PATH:/usr/sbin"
+    command -v "$PY" >/dev/null 2>&1 || skip_all "python3 is not installed"
+    [ -x "$MILTER" ] || skip_all "$MILTER was not built"
+}
 
 pf_setup() {
     _d=$1
