@@ -74,13 +74,20 @@ static const char *record(msgctx *m, const mverdict *v, const mverdict_input *in
 static int judge(msgctx *m, const itip_config *cfg, mverdict_input *in, mverdict *v,
                  int leadspc)
 {
-    if (in->error == NULL && mverdict_action(cfg, in) == ITIP_ACT_REPAIR &&
-        mrepair_plan(&m->repair, cfg, m->engine, in, leadspc, m->qid) < 0)
+    int plan = in->error == NULL && in->findings != NULL && m->engine != NULL &&
+               mverdict_action(cfg, in) == ITIP_ACT_REPAIR;
+
+    if (plan && mrepair_plan(&m->repair, cfg, m->engine, in->findings, leadspc, m->qid) < 0) {
         mctx_error(m, "out of memory (repair)");
-    else if (mverdict_build(v, cfg, in, leadspc) == 0)
-        return 0;
-    else
+    } else {
+        if (plan) {
+            in->repaired = mrepair_repaired(&m->repair);
+            in->repairs = mrepair_summary(&m->repair);
+        }
+        if (mverdict_build(v, cfg, in, leadspc) == 0)
+            return 0;
         mctx_error(m, "out of memory (verdict)");
+    }
     in->error = m->error;       /* the on_internal_error verdict, without findings */
     in->findings = NULL;
     in->repaired = NULL;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include "engine/verdict.h"
 #include "milter_log.h"
 #include "milter_repair.h"
 
@@ -150,14 +151,11 @@ static int set_edit(mrepair *r, int leadspc, const char *qid)
 }
 
 int mrepair_plan(mrepair *r, const itip_config *cfg, const itip_engine *e,
-                 mverdict_input *in, int leadspc, const char *qid)
+                 const itip_findings *f, int leadspc, const char *qid)
 {
-    const itip_findings *f = in->findings;
     unsigned char *want;
     int rc;
 
-    if (in->error != NULL || f == NULL || e == NULL)
-        return 0;
     if ((want = calloc(f->n + 1, 1)) == NULL)
         return -1;
     itip_repair_wanted(cfg, f, want);
@@ -170,9 +168,17 @@ int mrepair_plan(mrepair *r, const itip_config *cfg, const itip_engine *e,
         return -1;
     log_items(r, qid);
     r->summary = itip_repair_summary(&r->rep);
-    in->repaired = r->rep.repaired;
-    in->repairs = r->summary;
     return 0;
+}
+
+const unsigned char *mrepair_repaired(const mrepair *r)
+{
+    return r->rep.repaired;
+}
+
+const char *mrepair_summary(const mrepair *r)
+{
+    return r->summary;
 }
 
 const mact_edit *mrepair_edit(const mrepair *r)

@@ -19,7 +19,6 @@
 #include "base/config.h"
 #include "base/strbuf.h"
 #include "engine/engine.h"
-#include "engine/verdict.h"
 #include "repair/repair.h"
 #include "milter_act.h"
 
@@ -50,12 +49,16 @@ void mrepair_body(mrepair *r, const void *buf, size_t len);
  * more of it (a calendar part was seen and the body is being kept). */
 int mrepair_needs_body(const mrepair *r, const itip_engine *e);
 /* At end of message (QID: the queue id or NULL), when mverdict_action() says repair: plans
- * the repairs of the findings of the finished engine E that ask for one, logs each repair
- * that can or cannot be made, and sets IN->repaired and IN->repairs (pointing into R) so
- * that the verdict built from IN gives every repair not made its fallback action.  LEADSPC:
- * SMFIP_HDR_LEADSPC was negotiated.  0, or -1 when out of memory. */
+ * the repairs of the findings F of the finished engine E that ask for one and logs each
+ * repair that can or cannot be made.  LEADSPC: SMFIP_HDR_LEADSPC was negotiated.  0, or -1
+ * when out of memory. */
 int mrepair_plan(mrepair *r, const itip_config *cfg, const itip_engine *e,
-                 mverdict_input *in, int leadspc, const char *qid);
+                 const itip_findings *f, int leadspc, const char *qid);
+/* The plan's outcome for the verdict (mverdict_input.repaired and .repairs): one flag per
+ * finding, 1 when its repair can be made; and the text of X-ITIP-Repaired (NULL when none).
+ * Both live until mrepair_reset(). */
+const unsigned char *mrepair_repaired(const mrepair *r);
+const char *mrepair_summary(const mrepair *r);
 /* The planned edits for mact_apply(), or NULL when there is nothing to send. */
 const mact_edit *mrepair_edit(const mrepair *r);
 /* Frees everything; idempotent (a zeroed mrepair is reset). */
