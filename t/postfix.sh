@@ -133,6 +133,26 @@ ok $? "forged X-ITIP-Result and X-ITIP-Finding removed from plain mail"
 grep -q "qid=$HOLD client=127.0.0.1 from=<sender@example.net> method=CANCEL .*action=quarantine" "$LOG"
 ok $? "milter log line carries Postfix's queue id"
 
+# ---- hostile MIME: a calendar part behind a long boundary or transport padding is held ----
+H="$top_srcdir/t/hostile"
+send "$H/boundary-250.eml" "$H/padding-600.eml" "$H/padding-70k.eml" >"$T/sent.hostile" 2>&1
+sed 's/^/# /' "$T/sent.hostile"
+pf_wait_idle "$T/pf"
+pf_queue_json "$T/pf" >"$T/queue.json"
+for f in boundary-250 padding-600 padding-70k; do
+    q=$(awk -v f="$H/$f.eml" '$1 == f { print $NF }' "$T/sent.hostile")
+    "$PY" - "$T/queue.json" "$q" <<'PYEOF'
+import json, sys
+entries = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+held = [e for e in entries if e["queue_id"] == sys.argv[2]]
+sys.exit(0 if len(held) == 1 and held[0]["queue_name"] == "hold" else 1)
+PYEOF
+    ok $? "hostile $f.eml ($q): held, not passed unseen"
+done
+q=$(awk -v f="$H/padding-70k.eml" '$1 == f { print $NF }' "$T/sent.hostile")
+postcat -c "$T/pf/etc" -hq "$q" 2>/dev/null | grep -q "^X-ITIP-Finding: mime-structure-unparsed; severity=would-fail; "
+ok $? "padding past what the walker follows: X-ITIP-Finding: mime-structure-unparsed"
+
 # ---- latency over TCP: no Nagle / delayed-ACK stall (~40 ms) per message ----
 set --
 i=0

@@ -281,8 +281,8 @@ int itip_engine_feed_ical(itip_engine *e, const void *buf, size_t len)
         if (itip_strbuf_append(&e->bare_buf, buf, room) < 0)
             return oom(e);
         e->bare_part.truncated = 1;
-        itip_findings_add(&e->findings, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_DEGRADE, 0, NULL,
-                          NULL, "MIME", NULL, "max_calendar_part_size (%zu) reached: the "
+        itip_findings_add(&e->findings, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_WOULD_FAIL, 0,
+                          NULL, NULL, "MIME", NULL, "max_calendar_part_size (%zu) reached: the "
                           "calendar data was not analysed", e->bare_buf.cap);
     }
     return 0;

@@ -2,8 +2,12 @@
  * mime.c - the streaming MIME walker (see mime.h).
  *
  * Exports itip_mime_* and itip_calpart_clear.  The input is cut into lines (CRLF, LF or a bare
- * CR); a line is only buffered when it starts with '-' inside a multipart, and then only its
- * first PFX_MAX bytes, to recognise a boundary; everything else streams through with memchr.
+ * CR); a line is only buffered when it starts with '-' inside a multipart, and only while it
+ * can still be the boundary line of an open multipart ("--" boundary ["--"] and any amount of
+ * blanks, as lenient parsers accept it), up to max_header_size bytes; everything else
+ * streams through with memchr.  A boundary, or a boundary line, that the walker cannot follow
+ * within that is a mime-structure-unparsed finding (parts behind it may be hidden), never a
+ * silent pass.
  * The line break before a line is held back until that line is known not to be a boundary
  * (RFC 2046: it belongs to the boundary).  Header blocks are unfolded field by field up to
  * max_header_size; calendar parts are decoded into a capped strbuf; other bodies are skipped.
@@ -21,12 +25,17 @@
 #include "mime/mimehdr.h"
 #include "base/strbuf.h"
 
-#define PFX_MAX      512    /* longest line still examined as a boundary line */
-#define BOUNDARY_MAX 200    /* longest boundary parameter honoured (RFC 2046 says 70) */
+/* The longest line still followed as a boundary line ("--", the boundary - RFC 2046 says at
+ * most 70 bytes, any length that fits is honoured - "--" and transport padding) is
+ * max_header_size bytes: the bound of the header field the boundary came from. */
+#define BLINE_MAX(m) ((m)->lim->max_header_size)
 
 enum { LIM_DEPTH, LIM_PARTS, LIM_HEADER, LIM_CALSIZE, LIM_CALPARTS, LIM_COUNT };
 enum { ST_HEADERS, ST_BODY };
 enum { EOL_NONE = 0, EOL_LF, EOL_CR, EOL_CRLF };
+
+/* How far the line being buffered matches a multipart's boundary line. */
+enum { BM_DEAD, BM_PREFIX, BM_AFTER, BM_DASH, BM_BLANKS, BM_CLOSE };
 
 typedef struct {              /* an open multipart */
     char *boundary;
@@ -34,6 +43,7 @@ typedef struct {              /* an open multipart */
     int depth;                /* depth of the multipart entity itself */
     int encap;
     int digest;
+    int bm;                   /* BM_*: the current '-' line against "--" boundary */
 } frame;
 
 typedef struct {              /* the header block being read */
@@ -66,11 +76,13 @@ struct itip_mime {
     itip_findings *out;
     int oom, finished;
     int reported[LIM_COUNT];
+    int reported_unparsed;
     unsigned long long off;            /* stream offset of the next byte */
     int in_line, pfx_on, pending_cr;   /* line state */
     unsigned long long line_off, cr_off;
-    size_t pfx_len;
-    char pfx[PFX_MAX];
+    size_t pfx_len, pfx_alloc;
+    char *pfx;                         /* the '-' line while it may be a boundary line */
+    size_t pfx_alive;                  /* frames whose boundary line it may still be */
     int held;                          /* EOL_* kind of the held-back line break, or 0 */
     unsigned long long held_off;
     int st;
@@ -87,8 +99,10 @@ struct itip_mime {
 
 /* ---- findings ---- */
 
+/* Every walker limit can hide what a mail client shows (a deeper part, a later part, the
+ * Content-Type lost in a long header block, the rest of a calendar part): would-fail. */
 #define LIMIT_FINDING(m, part, ...) \
-    itip_findings_add((m)->out, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_DEGRADE, (part), NULL, \
+    itip_findings_add((m)->out, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_WOULD_FAIL, (part), NULL, \
                       NULL, "MIME", NULL, __VA_ARGS__)
 
 static void limit_hit(itip_mime *m, int which)
@@ -120,6 +134,19 @@ static void limit_hit(itip_mime *m, int which)
                       "not examined", l->max_calendar_parts);
         break;
     }
+}
+
+/* A boundary or boundary line the walker cannot follow: what lies behind it may be a part a
+ * mail client shows.  Reported once per message. */
+static void unparsed(itip_mime *m, const char *what, size_t n)
+{
+    if (m->reported_unparsed)
+        return;
+    m->reported_unparsed = 1;
+    itip_findings_add(m->out, ITIP_R_MIME_STRUCTURE_UNPARSED, ITIP_SEV_WOULD_FAIL, -1, NULL,
+                      NULL, "MIME", NULL, "%s of %zu bytes or more: the walker follows at most "
+                      "max_header_size (%zu), so parts behind it were not examined", what, n,
+                      BLINE_MAX(m));
 }
 
 /* ---- small helpers ---- */
@@ -314,6 +341,7 @@ static void push_frame(itip_mime *m, const char *b, size_t blen, int digest)
     f->depth = m->h.depth;
     f->encap = m->h.encap;
     f->digest = digest;
+    f->bm = BM_DEAD;
     m->nfr++;
 }
 
@@ -457,8 +485,12 @@ static void start_multipart(itip_mime *m, const char *type, const itip_mime_fiel
     const char *b = itip_hdr_param(ct, "boundary");
     size_t blen = b ? strlen(b) : 0;
 
-    if (blen == 0 || blen > BOUNDARY_MAX)
-        return;                       /* no usable boundary: an opaque leaf */
+    if (blen == 0)
+        return;                       /* no boundary: an opaque leaf, for every parser */
+    if (blen + 4 > BLINE_MAX(m)) {
+        unparsed(m, "a multipart boundary", blen);
+        return;
+    }
     if ((size_t)m->h.depth >= m->lim->max_mime_depth) {
         limit_hit(m, LIM_DEPTH);
         return;
@@ -542,30 +574,63 @@ static void hdr_line_end(itip_mime *m, unsigned long long next_off)
 
 /* ---- boundaries ---- */
 
-/* Index of the innermost open multipart whose boundary line pfx is, or -1. */
+/* Index of the innermost open multipart whose boundary line the buffered line is, or -1;
+ * *CLOSE tells a closing one ("--" after the boundary). */
 static long match_boundary(const itip_mime *m, int *close)
 {
     size_t i = m->nfr;
 
     while (i-- > 0) {
-        const frame *f = &m->fr[i];
-        const char *r = m->pfx + 2 + f->blen, *e = m->pfx + m->pfx_len;
-        int c = 0;
-        if (m->pfx_len < 2 + f->blen || m->pfx[0] != '-' || m->pfx[1] != '-' ||
-            memcmp(m->pfx + 2, f->boundary, f->blen) != 0)
-            continue;
-        if (e - r >= 2 && r[0] == '-' && r[1] == '-') {
-            c = 1;
-            r += 2;
-        }
-        while (r < e && itip_is_wsp((unsigned char)*r))
-            r++;
-        if (r == e) {
-            *close = c;
+        int bm = m->fr[i].bm;
+        if (bm == BM_AFTER || bm == BM_BLANKS || bm == BM_CLOSE) {
+            *close = bm == BM_CLOSE;
             return (long)i;
         }
     }
     return -1;
+}
+
+/* Byte number I of the '-' line, C, against frame F's boundary line: "--" boundary, then
+ * either blanks or "--" and blanks (RFC 2046; any number of blanks). */
+static void frame_step(frame *f, size_t i, unsigned char c)
+{
+    switch (f->bm) {
+    case BM_PREFIX:
+        if (c != (i < 2 ? '-' : (unsigned char)f->boundary[i - 2]))
+            f->bm = BM_DEAD;
+        else if (i + 1 == f->blen + 2)
+            f->bm = BM_AFTER;
+        break;
+    case BM_AFTER:
+        f->bm = c == '-' ? BM_DASH : itip_is_wsp(c) ? BM_BLANKS : BM_DEAD;
+        break;
+    case BM_DASH:
+        f->bm = c == '-' ? BM_CLOSE : BM_DEAD;
+        break;
+    case BM_BLANKS:
+    case BM_CLOSE:
+        if (!itip_is_wsp(c))
+            f->bm = BM_DEAD;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Takes byte C into the buffered line; the number of frames it may still belong to. */
+static size_t pfx_step(itip_mime *m, unsigned char c)
+{
+    size_t i, alive = 0;
+
+    for (i = 0; i < m->nfr; i++) {
+        frame *f = &m->fr[i];
+        if (f->bm == BM_DEAD)
+            continue;
+        frame_step(f, m->pfx_len, c);
+        alive += f->bm != BM_DEAD;
+    }
+    m->pfx[m->pfx_len++] = (char)c;
+    return alive;
 }
 
 /* Ends the entity in progress at BODY_END (header block or body). */
@@ -646,15 +711,18 @@ static void line_begin(itip_mime *m, unsigned char first)
 {
     m->line_off = m->off;
     if (first == '-' && m->nfr > 0) {
+        size_t i;
         m->pfx_on = 1;
         m->pfx_len = 0;
+        for (i = 0; i < m->nfr; i++)
+            m->fr[i].bm = BM_PREFIX;
     } else {
         line_is_content(m);
         m->in_line = 1;
     }
 }
 
-/* The line in pfx turned out too long for a boundary: it is content. */
+/* The line in pfx turned out not to be a boundary line: it is content. */
 static void pfx_flush(itip_mime *m)
 {
     m->pfx_on = 0;
@@ -727,18 +795,54 @@ static const unsigned char *stream_scan(itip_mime *m, scan *s, const unsigned ch
     return q == s->end ? q : eol(m, s, q);
 }
 
+/* Room for N more bytes of the buffered line (at most BLINE_MAX in all); 0 or -1. */
+static int pfx_room(itip_mime *m, size_t n)
+{
+    size_t want = m->pfx_len + n, na;
+    char *v;
+
+    if (want <= m->pfx_alloc)
+        return 0;
+    na = m->pfx_alloc ? m->pfx_alloc : 128;
+    while (na < want)
+        na *= 2;
+    if (na > BLINE_MAX(m))
+        na = BLINE_MAX(m);
+    if ((v = realloc(m->pfx, na)) == NULL) {
+        m->oom = 1;
+        return -1;
+    }
+    m->pfx = v;
+    m->pfx_alloc = na;
+    return 0;
+}
+
+/* A line that starts with '-' inside a multipart: buffered while it may still be a boundary
+ * line; as soon as it cannot be (or it passes BLINE_MAX: a finding), it is content and the
+ * rest of it streams. */
 static const unsigned char *pfx_scan(itip_mime *m, scan *s, const unsigned char *p)
 {
-    const unsigned char *q = next_eol(s, p);
-    size_t room = PFX_MAX - m->pfx_len, n = (size_t)(q - p);
+    const unsigned char *q = next_eol(s, p), *r;
+    size_t n = (size_t)(q - p);
 
-    if (n > room) {
+    if (n > BLINE_MAX(m) - m->pfx_len)
+        n = BLINE_MAX(m) - m->pfx_len;
+    if (pfx_room(m, n) < 0) {
         pfx_flush(m);
         return p;
     }
-    memcpy(m->pfx + m->pfx_len, p, n);
-    m->pfx_len += n;
+    for (r = p; r < p + n; r++)
+        if (pfx_step(m, *r) == 0) {
+            m->off += (unsigned long long)(r + 1 - p);
+            pfx_flush(m);
+            return r + 1;
+        }
     m->off += n;
+    if (m->pfx_len == BLINE_MAX(m) && r < q) {
+        unparsed(m, "a boundary line with transport padding", BLINE_MAX(m) + 1);
+        pfx_flush(m);
+        return r;
+    }
     return q == s->end ? q : eol(m, s, q);
 }
 
@@ -827,6 +931,7 @@ void itip_mime_free(itip_mime *m)
     while (m->nfr)
         pop_frame(m);
     free(m->fr);
+    free(m->pfx);
     hblock_reset(&m->h);
     itip_strbuf_free(&m->h.fld);
     itip_calpart_clear(&m->c.p);

@@ -193,7 +193,7 @@ int itip_calendar_analyse(const itip_msgctx *msg, const itip_calpart *part, int 
     }
     ncomp = count_components(c.root, limit);
     if (ncomp > limit) {
-        itip_emit(&c, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_DEGRADE, NULL, NULL,
+        itip_emit(&c, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_WOULD_FAIL, NULL, NULL,
                   "max_ical_components (%zu) exceeded: the calendar part was not analysed",
                   limit);
         icalcomponent_free(c.root);
