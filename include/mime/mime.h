@@ -33,6 +33,8 @@ typedef struct {
     int truncated;            /* decoded size passed max_calendar_part_size */
     size_t decode_errors;     /* invalid base64 / quoted-printable sequences */
     int charset_failed;       /* unknown charset or invalid bytes: data is unconverted */
+    size_t nul_bytes;         /* NUL bytes removed from data (libical reads a C string: the
+                                 analysis sees the whole part, not the text before a NUL) */
     unsigned long long body_start, body_end; /* offsets of the encoded body in the stream */
     unsigned long long hdr_start; /* offset of the part's header block (0: the message's) */
 } itip_calpart;
@@ -60,6 +62,10 @@ int itip_mime_headers_done(const itip_mime *m);           /* top-level header bl
 /* True once nothing later in the stream can add a calendar part (for SMFIS_SKIP): the top
  * level is a non-calendar leaf, or the outermost multipart has closed. */
 int itip_mime_rest_irrelevant(const itip_mime *m);
+
+/* Removes the NUL bytes of P->data (P->len bytes, NUL-terminated after), counting them in
+ * P->nul_bytes. */
+void itip_calpart_strip_nul(itip_calpart *p);
 
 /* Frees the strings of one part (used by the walker and by callers that build parts). */
 void itip_calpart_clear(itip_calpart *p);

@@ -308,6 +308,7 @@ static const itip_calpart **gather_parts(itip_engine *e, size_t *n)
         e->bare_part.data = itip_strbuf_detach(&e->bare_buf, &e->bare_part.len);
         if (e->bare_part.data == NULL)
             return NULL;
+        itip_calpart_strip_nul(&e->bare_part);
         e->bare_part.media_type = strdup("text/calendar");
         if (e->bare_part.media_type == NULL)
             return NULL;
@@ -338,6 +339,12 @@ static void report_decoding(itip_engine *e, const itip_calpart *p, int index)
                           NULL, NULL, "MIME", "charset",
                           "the calendar part could not be converted from charset '%s' to UTF-8",
                           p->charset ? p->charset : "(none)");
+    if (p->nul_bytes)
+        itip_findings_add(&e->findings, ITIP_R_MIME_ENCODING_INVALID, ITIP_SEV_DEGRADE, index,
+                          NULL, NULL, "MIME", NULL,
+                          "the calendar part holds %zu NUL byte%s (no iCalendar text does): "
+                          "removed, so that the whole part was analysed, not the text before "
+                          "the first", p->nul_bytes, p->nul_bytes == 1 ? "" : "s");
 }
 
 static void report_dropped(itip_engine *e)

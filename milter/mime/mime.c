@@ -177,6 +177,21 @@ void itip_calpart_clear(itip_calpart *p)
     memset(p, 0, sizeof *p);
 }
 
+void itip_calpart_strip_nul(itip_calpart *p)
+{
+    char *r, *w, *end;
+
+    if (p->data == NULL || (r = memchr(p->data, '\0', p->len)) == NULL)
+        return;
+    end = p->data + p->len;
+    for (w = r; r < end; r++)
+        if (*r != '\0')
+            *w++ = *r;
+    p->nul_bytes += (size_t)(end - w);
+    p->len = (size_t)(w - p->data);
+    *w = '\0';
+}
+
 int itip_mime_is_calendar(const char *type, const char *filename, int *by_type)
 {
     static const char *const types[] = { "text/calendar", "application/ics",
@@ -303,6 +318,7 @@ static void cal_end(itip_mime *m, unsigned long long body_end)
         m->oom = 1;
     c->p.charset_failed = r == 1;
     c->p.data = itip_strbuf_detach(&c->data, &c->p.len);
+    itip_calpart_strip_nul(&c->p);
     if (c->p.data == NULL || m->oom || cal_store(m) < 0) {
         m->oom = 1;
         itip_calpart_clear(&c->p);

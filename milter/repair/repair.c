@@ -153,6 +153,8 @@ static const char *body_problem(const run *R, const itip_calpart *cp)
         return "the calendar part's transfer encoding is not clean";
     if (cp->charset_failed || !ascii_compatible(cp->charset))
         return "the calendar part's charset is not ASCII-compatible";
+    if (cp->nul_bytes)
+        return "the calendar part holds NUL bytes";
     if (cp->body_start < R->base || cp->body_end > R->base + R->len ||
         cp->body_end < cp->body_start)
         return "the calendar part's bytes were not kept";

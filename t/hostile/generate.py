@@ -130,6 +130,31 @@ def shapes():
         + "--dg--\n")
 
 
+def nul_hides_request():
+    """A clean REPLY, a NUL byte, and a broken REQUEST in one calendar part: libical reads a C
+    string, so a filter that hands it the part as is sees only the clean REPLY."""
+    reply = """BEGIN:VCALENDAR
+PRODID:-//Example Corp//Hostile Shapes 1.0//EN
+VERSION:2.0
+METHOD:REPLY
+BEGIN:VEVENT
+UID:hostile-nul@example.com
+DTSTAMP:20260601T104500Z
+DTSTART:20260610T080000Z
+SEQUENCE:0
+ORGANIZER:mailto:alice@example.com
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.net
+X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE:20260601T104500Z
+END:VEVENT
+END:VCALENDAR
+"""
+    request = cal("nul-hides-request").replace("METHOD:CANCEL", "METHOD:REQUEST").replace(
+        "STATUS:CANCELLED\n", "").replace("DTSTAMP:20260601T104500Z", "DTSTAMP:garbage")
+    return (head("nul-hides-request") + 'Content-Type: multipart/alternative; boundary="nul"\n\n'
+            + "--nul\nContent-Type: text/calendar; charset=UTF-8; method=REPLY\n\n"
+            + reply + "\0" + request + "\n--nul--\n")
+
+
 def line_ends(text, eol):
     return text.replace("\n", eol)
 
@@ -143,6 +168,7 @@ def main():
             text = text.replace(CALPART + cal(name), CALPART.replace("7bit", "base64")
                                 + wrapped + "\n")
         write(name + ".eml", line_ends(text, "\r\n"))
+    write("nul-hides-request.eml", line_ends(nul_hides_request(), "\r\n"))
     text = alternative("cr-only", 'boundary="cr"', "--cr", "--cr--")
     write("cr-only.eml", line_ends(text, "\r"))
     text = alternative("lf-only", 'boundary="lf"', "--lf", "--lf--")
