@@ -133,25 +133,50 @@ ok $? "forged X-ITIP-Result and X-ITIP-Finding removed from plain mail"
 grep -q "qid=$HOLD client=127.0.0.1 from=<sender@example.net> method=CANCEL .*action=quarantine" "$LOG"
 ok $? "milter log line carries Postfix's queue id"
 
-# ---- hostile MIME: a calendar part behind a long boundary or transport padding is held ----
-H="$top_srcdir/t/hostile"
-send "$H/boundary-250.eml" "$H/padding-600.eml" "$H/padding-70k.eml" >"$T/sent.hostile" 2>&1
-sed 's/^/# /' "$T/sent.hostile"
-pf_wait_idle "$T/pf"
-pf_queue_json "$T/pf" >"$T/queue.json"
-for f in boundary-250 padding-600 padding-70k; do
-    q=$(awk -v f="$H/$f.eml" '$1 == f { print $NF }' "$T/sent.hostile")
-    "$PY" - "$T/queue.json" "$q" <<'PYEOF'
+held_once() { # held_once QID: QID is in the hold queue exactly once (postqueue -j)
+    pf_queue_json "$T/pf" >"$T/queue.json"
+    "$PY" - "$T/queue.json" "$1" <<'PYEOF'
 import json, sys
 entries = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 held = [e for e in entries if e["queue_id"] == sys.argv[2]]
 sys.exit(0 if len(held) == 1 and held[0]["queue_name"] == "hold" else 1)
 PYEOF
-    ok $? "hostile $f.eml ($q): held, not passed unseen"
+}
+
+# ---- hostile MIME: a calendar part behind a long boundary or transport padding is held ----
+H="$top_srcdir/t/hostile"
+send "$H/boundary-250.eml" "$H/padding-600.eml" "$H/padding-70k.eml" >"$T/sent.hostile" 2>&1
+sed 's/^/# /' "$T/sent.hostile"
+pf_wait_idle "$T/pf"
+for f in boundary-250 padding-600 padding-70k; do
+    q=$(awk -v f="$H/$f.eml" '$1 == f { print $NF }' "$T/sent.hostile")
+    held_once "$q"; ok $? "hostile $f.eml ($q): held, not passed unseen"
 done
 q=$(awk -v f="$H/padding-70k.eml" '$1 == f { print $NF }' "$T/sent.hostile")
 postcat -c "$T/pf/etc" -hq "$q" 2>/dev/null | grep -q "^X-ITIP-Finding: mime-structure-unparsed; severity=would-fail; "
 ok $? "padding past what the walker follows: X-ITIP-Finding: mime-structure-unparsed"
+
+# ---- 100,000 headers: answered once and in time (no round trip per header) ----
+"$PY" - "$T/many.eml" <<'PYEOF'
+import sys
+with open(sys.argv[1], "w", newline="") as f:
+    f.write("From: a@example.com\r\nTo: rcpt@example.com\r\nSubject: many headers\r\n"
+            "Message-ID: <many-headers.1@example.com>\r\n")
+    for i in range(100000):
+        f.write("X-H: %d\r\n" % i)
+    f.write("\r\nbody\r\n")
+PYEOF
+before=$(sink_count "$T/sink")
+send "$T/many.eml" >"$T/sent.many" 2>&1
+sed 's/^/# /' "$T/sent.many"
+[ "$(awk '$2 == 250' "$T/sent.many" | wc -l)" -eq 1 ]; ok $? "100,000 headers: accepted once (250)"
+pf_wait_idle "$T/pf"
+q=$(awk '$2 == 250 { print $NF }' "$T/sent.many")
+[ "$(sink_count "$T/sink")" -eq "$before" ] && held_once "$q"
+ok $? "100,000 headers ($q): held exactly once (past max_header_size: mime-limit-exceeded, would-fail), not delivered"
+[ "$(grep -c "qid=$q .*rules=mime-limit-exceeded action=quarantine" "$LOG")" -eq 1 ]
+ok $? "100,000 headers: one milter log line, the limit named"
+grep "qid=$q " "$LOG" | sed 's/^/# milter: /'
 
 # ---- latency over TCP: no Nagle / delayed-ACK stall (~40 ms) per message ----
 set --

@@ -86,6 +86,12 @@ const char *itip_engine_state_note(const itip_engine *e);
 /* Text of the last internal failure, or NULL. */
 const char *itip_engine_error(const itip_engine *e);
 
+/* Releases what libical keeps per thread (its ring of temporary strings, in thread-local
+ * storage that nothing frees when the thread ends): a long-running program calls it in each
+ * thread that used an engine, before the thread ends.  The thread may use engines again
+ * afterwards. */
+void itip_engine_thread_release(void);
+
 /* True if BUF looks like a bare iCalendar stream rather than a message (optional UTF-8 BOM and
  * blank lines, then BEGIN:VCALENDAR, case-insensitive). */
 int itip_looks_like_ical(const void *buf, size_t len);

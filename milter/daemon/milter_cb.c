@@ -14,12 +14,16 @@
  * the connection.  The repair action (milter_repair.c): while the configuration asks for
  * it, the body bytes are kept as well (and the rest of a body with a calendar part is not
  * skipped).  End of message is milter_eom.c's (meom_finish): the callbacks only collect.
+ * Headers are negotiated without a reply (SMFIP_NR_HDR) where the MTA offers it.  Each
+ * thread that analyses mail is marked so that libical's per-thread memory is released when
+ * libmilter ends the thread (thread_end).
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
  * refuses only an MTA that cannot add headers or quarantine.
  */
 #include "ac-config.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +83,32 @@ static connctx *conn_get(SMFICTX *ctx)
     return c;
 }
 
+/* ---- the end of a libmilter thread ---- */
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+static int thread_key_ok;
+
+/* Runs when a thread that analysed mail ends: libical's per-thread strings go with it. */
+static void thread_end(void *unused)
+{
+    (void)unused;
+    itip_engine_thread_release();
+}
+
+static void thread_key_make(void)
+{
+    thread_key_ok = pthread_key_create(&thread_key, thread_end) == 0;
+}
+
+/* Marks this thread for thread_end() (once per thread; a failure only costs the release). */
+static void thread_watch(void)
+{
+    pthread_once(&thread_once, thread_key_make);
+    if (thread_key_ok && pthread_getspecific(thread_key) == NULL)
+        pthread_setspecific(thread_key, &thread_key);
+}
+
 /* Replaces *DST with the value of macro NAME when the MTA sent it. */
 static void take_macro(SMFICTX *ctx, const char *name, char **dst)
 {
@@ -99,6 +129,7 @@ static void msg_start(connctx *c, SMFICTX *ctx)
     msgctx *m = &c->msg;
 
     msg_reset(m);
+    thread_watch();
     m->active = 1;
     m->snap = msnap_acquire();
     m->engine = m->snap ? itip_engine_new(m->snap->cfg) : NULL;
@@ -160,12 +191,16 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     }
     c = conn_get(ctx);
     *pf0 = NEED_ACTIONS | (f0 & (SMFIF_SETSYMLIST | SMFIF_CHGBODY));
-    /* SKIP and LEADSPC only when offered; LEADSPC only if we can remember it */
-    *pf1 = (f1 & SMFIP_SKIP) | (c != NULL ? f1 & SMFIP_HDR_LEADSPC : 0) |
+    /* SKIP and LEADSPC only when offered; LEADSPC and no-reply for headers only if we can
+     * remember them.  Headers need no answer (cb_header always continues): without
+     * SMFIP_NR_HDR every header costs a round trip, and a message with a million of them
+     * would outlast the MTA's timeout (issue 12). */
+    *pf1 = (f1 & SMFIP_SKIP) | (c != NULL ? f1 & (SMFIP_HDR_LEADSPC | SMFIP_NR_HDR) : 0) |
            (f1 & SMFIP_NOUNKNOWN);
     *pf2 = *pf3 = 0;
     if (c != NULL) {
         c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+        c->nr_hdr = (f1 & SMFIP_NR_HDR) != 0;
         c->can_skip = (f1 & SMFIP_SKIP) != 0;
         c->can_chgbody = (f0 & SMFIF_CHGBODY) != 0;
     }
@@ -290,17 +325,17 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
     connctx *c = conn_get(ctx);
     msgctx *m;
 
-    if (c == NULL)
+    if (c == NULL)              /* no context at negotiation either: no-reply not asked for */
         return SMFIS_CONTINUE;
     m = msg_get(c, ctx);
     count_forged(m, name);
-    if (m->error[0] != '\0')
-        return SMFIS_CONTINUE;
-    if (header_line(&m->line, name, value ? value : "", c->leadspc) < 0)
-        mctx_error(m, "out of memory (header)");
-    else
-        feed(m, m->line.s, m->line.len);
-    return SMFIS_CONTINUE;
+    if (m->error[0] == '\0') {
+        if (header_line(&m->line, name, value ? value : "", c->leadspc) < 0)
+            mctx_error(m, "out of memory (header)");
+        else
+            feed(m, m->line.s, m->line.len);
+    }
+    return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)

@@ -453,6 +453,11 @@ const char *itip_engine_error(const itip_engine *e)
     return e->error;
 }
 
+void itip_engine_thread_release(void)
+{
+    icalmemory_free_ring();
+}
+
 int itip_looks_like_ical(const void *buf, size_t len)
 {
     const unsigned char *p = buf, *end = p + len;
