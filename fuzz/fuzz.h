@@ -62,6 +62,7 @@ static inline const itip_config *fuzz_config(int tight)
             l->max_header_size = 1024;
             l->max_findings = 4;
             l->max_ical_components = 8;
+            l->max_headers = 8;
         }
     }
     return cfg[tight];

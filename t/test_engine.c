@@ -127,6 +127,7 @@ static void test_caps(void)
     const itip_findings *f;
     char big[4096];
     size_t i;
+    itip_severity sev;
 
     /* two VCALENDARs, each broken: at least ical-parse-errors and multiple-vcalendar */
     e = run_ical(itip_engine_new(cfg), BROKEN BROKEN);
@@ -149,6 +150,26 @@ static void test_caps(void)
     ok(itip_engine_finish(e) == 0, "finish after the cap");
     is_int(count_rule(e, ITIP_R_MIME_LIMIT_EXCEEDED, NULL), 1, "the cap yields mime-limit-exceeded");
     is_int(count_rule(e, ITIP_R_ICAL_PARSE_ERRORS, NULL), 0, "a truncated part is not parsed");
+    itip_engine_free(e);
+    itip_config_free(cfg);
+
+    /* the time budget: 0 ms analyses nothing, and says so (would-fail); the default does */
+    cfg = conf("max_analysis_time = 0;\n");
+    e = run_ical(itip_engine_new(cfg), BROKEN);
+    sev = ITIP_SEV_NONE;
+    is_int(count_rule(e, ITIP_R_MIME_LIMIT_EXCEEDED, &sev), 1,
+           "max_analysis_time 0: mime-limit-exceeded");
+    is_int(sev, ITIP_SEV_WOULD_FAIL, "max_analysis_time: would-fail");
+    f = itip_engine_findings(e);
+    ok(f->n == 1 && strstr(f->v[0].detail, "max_analysis_time (0 ms) reached: calendar part 0 "
+                           "was not analysed") != NULL, "the finding names the setting and part");
+    is_int(count_rule(e, ITIP_R_ICAL_PARSE_ERRORS, NULL), 0, "the part was not analysed");
+    itip_engine_free(e);
+    itip_config_free(cfg);
+    cfg = conf("max_analysis_time = 10000;\n");
+    e = run_ical(itip_engine_new(cfg), BROKEN);
+    ok(count_rule(e, ITIP_R_MIME_LIMIT_EXCEEDED, NULL) == 0 &&
+       count_rule(e, ITIP_R_ICAL_PARSE_ERRORS, NULL) == 1, "10 s: the part is analysed");
     itip_engine_free(e);
     itip_config_free(cfg);
 }

@@ -18,7 +18,7 @@
 static const itip_limits deflim = {
     .max_calendar_part_size = 1 << 20, .max_calendar_parts = 16, .max_mime_depth = 32,
     .max_parts = 1000, .max_header_size = 65536, .max_findings = 100,
-    .max_ical_components = 10000,
+    .max_ical_components = 10000, .max_headers = 1000, .max_analysis_time = 10000,
 };
 
 #define CAL "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nPRODID:-//test//EN\r\nVERSION:2.0\r\n" \
@@ -703,6 +703,27 @@ static void test_limits(void)
     is_int(itip_mime_calpart_count(w.m), 0, "max_parts: later calendar not examined");
     is_int(findings_of(&w, "max_parts (10)"), 1, "max_parts: one finding");
     ok(itip_mime_rest_irrelevant(w.m), "max_parts: stream consistent to the close");
+    walk_free(&w);
+
+    /* max_headers: fields past it are skipped (a Content-Type among them is lost) */
+    itip_strbuf_init(&b, 0);
+    for (i = 0; i < 30; i++)
+        itip_strbuf_printf(&b, "X-H%d: %d\r\n", i, i);
+    itip_strbuf_printf(&b, "Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n");
+    msg = itip_strbuf_detach(&b, &len);
+    lim = deflim;
+    lim.max_headers = 20;
+    keep("max_headers", msg, len, &lim);
+    w = whole(msg, len, &lim);
+    is_int(findings_of(&w, "max_headers (20)"), 1, "max_headers: one finding");
+    ok(w.f.n == 1 && w.f.v[0].severity == ITIP_SEV_WOULD_FAIL,
+       "max_headers: would-fail (the skipped fields can hide a calendar part)");
+    is_int(itip_mime_calpart_count(w.m), 0, "max_headers: the Content-Type past it is not read");
+    walk_free(&w);
+    lim.max_headers = 31;
+    w = whole(msg, len, &lim);
+    ok(findings_of(&w, "max_headers") == 0 && itip_mime_calpart_count(w.m) == 1,
+       "max_headers: 31 fields within a limit of 31");
     walk_free(&w);
 
     itip_strbuf_init(&b, 0);

@@ -20,6 +20,8 @@ typedef struct {
     size_t max_header_size;         /* bytes of one header block, unfolded (64 KiB) */
     size_t max_findings;            /* findings kept per message (100) */
     size_t max_ical_components;     /* components per calendar part (10000) */
+    size_t max_headers;             /* header fields of one header block (1000) */
+    long max_analysis_time;         /* milliseconds of calendar analysis per message (10000) */
 } itip_limits;
 
 /* The `state` group of the configuration. */

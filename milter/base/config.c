@@ -47,6 +47,8 @@ static const setting schema[] = {
     { "max_header_size", T_SIZE, LIM(max_header_size), 1 * KiB, 16 * MiB, 64 * KiB, NULL },
     { "max_findings", T_SIZE, LIM(max_findings), 1, 10000, 100, NULL },
     { "max_ical_components", T_SIZE, LIM(max_ical_components), 1, 10000000, 10000, NULL },
+    { "max_headers", T_SIZE, LIM(max_headers), 10, 1000000, 1000, NULL },
+    { "max_analysis_time", T_INT, LIM(max_analysis_time), 0, 600000, 10000, NULL },
     { "rules", T_RULES, 0, 0, 0, 0, NULL },
     { "socket", T_STRING, OFF(socket), 0, 0, 0, "unix:/run/itip-milter/itip-milter.sock" },
     { "socket_mode", T_MODE, OFF(socket_mode), 0, 0777, 0660, NULL },

@@ -9,9 +9,11 @@
 #include "ac-config.h"
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <libical/ical.h>
 #include "rules/calendar.h"
 #include "rules/calutil.h"
@@ -360,11 +362,36 @@ static void report_dropped(itip_engine *e)
     e->findings.max = e->cfg->limits.max_findings;
 }
 
+/* Milliseconds on the monotonic clock. */
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* max_analysis_time ran out before calendar part I of N: the rest is not analysed (what it
+ * holds may be what a client shows: would-fail), and the MTA gets its answer in time. */
+static void over_time(itip_engine *e, size_t i, size_t n)
+{
+    char which[64];
+
+    if (n - i == 1)
+        snprintf(which, sizeof which, "calendar part %zu was", i);
+    else
+        snprintf(which, sizeof which, "calendar parts %zu to %zu were", i, n - 1);
+    itip_findings_add(&e->findings, ITIP_R_MIME_LIMIT_EXCEEDED, ITIP_SEV_WOULD_FAIL, (int)i,
+                      NULL, NULL, "MIME", NULL, "max_analysis_time (%ld ms) reached: %s not "
+                      "analysed", e->cfg->limits.max_analysis_time, which);
+}
+
 int itip_engine_finish(itip_engine *e)
 {
     itip_msgctx msg;
     const itip_calpart **parts;
     size_t n = 0, i;
+    double start;
     int rc = 0;
 
     if (e->error)
@@ -396,8 +423,13 @@ int itip_engine_finish(itip_engine *e)
         msg.store = NULL;
     if (msg.is_message)
         itip_check_message(&msg, &e->findings);
+    start = now_ms();
     for (i = 0; i < n; i++) {
         report_decoding(e, parts[i], (int)i);
+        if (now_ms() - start >= e->cfg->limits.max_analysis_time) {
+            over_time(e, i, n);
+            break;
+        }
         if (itip_calendar_analyse(&msg, parts[i], (int)i, &e->findings, &e->summary) < 0) {
             e->error = "calendar analysis failed (out of memory or a libical failure)";
             rc = -1;

@@ -30,7 +30,7 @@
  * max_header_size bytes: the bound of the header field the boundary came from. */
 #define BLINE_MAX(m) ((m)->lim->max_header_size)
 
-enum { LIM_DEPTH, LIM_PARTS, LIM_HEADER, LIM_CALSIZE, LIM_CALPARTS, LIM_COUNT };
+enum { LIM_DEPTH, LIM_PARTS, LIM_HEADER, LIM_HEADERS, LIM_CALSIZE, LIM_CALPARTS, LIM_COUNT };
 enum { ST_HEADERS, ST_BODY };
 enum { EOL_NONE = 0, EOL_LF, EOL_CR, EOL_CRLF };
 
@@ -50,6 +50,7 @@ typedef struct {              /* the header block being read */
     int depth, encap, digest_child, top;
     unsigned long long start;  /* stream offset of the block's first byte */
     size_t bytes;             /* content bytes of the block so far */
+    size_t fields;            /* header fields of the block so far */
     int over;                 /* max_header_size passed: the rest of the block is skipped */
     size_t line_len;          /* content bytes of the current line */
     int fld_on;               /* a field is being collected in fld */
@@ -124,6 +125,10 @@ static void limit_hit(itip_mime *m, int which)
     case LIM_HEADER:
         LIMIT_FINDING(m, -1, "max_header_size (%zu) reached: the rest of a header block was "
                       "skipped", l->max_header_size);
+        break;
+    case LIM_HEADERS:
+        LIMIT_FINDING(m, -1, "max_headers (%zu) reached: the rest of a header block was "
+                      "skipped", l->max_headers);
         break;
     case LIM_CALSIZE:
         LIMIT_FINDING(m, (int)m->ncal, "max_calendar_part_size (%zu) reached: calendar part "
@@ -371,7 +376,7 @@ static void hblock_reset(hblock *h)
     h->ctype = h->cte = h->cdisp = NULL;
     itip_strbuf_reset(&h->fld);
     h->fld_on = 0;
-    h->bytes = h->line_len = 0;
+    h->bytes = h->line_len = h->fields = 0;
     h->over = 0;
 }
 
@@ -459,6 +464,11 @@ static void hdr_content(itip_mime *m, const char *p, size_t n)
 
     if (h->line_len == 0 && !itip_is_wsp((unsigned char)*p)) {
         field_done(m);                /* a new field starts; a continuation line unfolds */
+        if (!h->over && ++h->fields > m->lim->max_headers) {
+            limit_hit(m, LIM_HEADERS);
+            h->over = 1;
+            itip_strbuf_reset(&h->fld);
+        }
         h->fld_on = !h->over;
     }
     h->line_len += n;
