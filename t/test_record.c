@@ -1,9 +1,11 @@
 /*
  * test_record.c - the records of the stateful rules (record.h): merging, the byte form and its
- * rejection of damaged values, keys, the clock-skew estimate; and, through the engine with a
- * real LMDB store in a temporary directory, what only shows across messages: the combined E4
- * finding, the skew estimate in finding details, the client address as the host, and the note
- * when the store fails.
+ * rejection of damaged values, keys (bound to the organiser), the clock-skew estimate; and,
+ * through the engine with a real LMDB store in a temporary directory, what only shows across
+ * messages: the combined E4 finding, the skew estimate in finding details, the client address
+ * as the host, the note when the store fails, and who may write a meeting's record (a third
+ * party's REQUEST or REPLY for someone else's meeting does not; SENT-BY, a REPLY without
+ * ORGANIZER, bare iCalendar; records under the former keys are not read).
  */
 #include "ac-config.h"
 #include <dirent.h>
@@ -117,6 +119,41 @@ static void test_caps(void)
     diag("a full record takes %zu bytes", len);
     itip_meeting_free(&d);
     free(buf);
+    itip_obs_free(&o);
+    itip_meeting_free(&m);
+}
+
+/* Uninvited responders fill the list: a later invitation still gets its places. */
+static void test_crowding(void)
+{
+    itip_meeting m;
+    itip_obs o = request_obs("u4", 1, NOW, 2), r;
+    char buf[64];
+    int i;
+
+    itip_meeting_init(&m);
+    memset(&r, 0, sizeof r);
+    r.kind = ITIP_OBS_REPLY;
+    r.addrs = calloc(1, sizeof *r.addrs);
+    r.naddrs = 1;
+    for (i = 0; i < ITIP_REC_MAX_ATTENDEES + 10; i++) {
+        snprintf(buf, sizeof buf, "x%d@evil.example", i);
+        free(r.addrs[0]);
+        r.addrs[0] = strdup(buf);
+        r.dtstamp = NOW - 1000 + i;
+        itip_meeting_apply(&m, &r, NOW);
+    }
+    ok(m.natt == ITIP_REC_MAX_ATTENDEES && !m.att_truncated,
+       "uninvited responders fill the list, no more");
+    itip_meeting_apply(&m, &o, NOW);
+    ok(m.natt == ITIP_REC_MAX_ATTENDEES && !m.att_truncated &&
+       itip_meeting_attendee(&m, "a0@example.net") != NULL &&
+       itip_meeting_attendee(&m, "a0@example.net")->invited &&
+       itip_meeting_attendee(&m, "a1@example.net")->invited &&
+       itip_meeting_attendee(&m, "x0@evil.example") == NULL &&
+       itip_meeting_attendee(&m, "x199@evil.example") != NULL,
+       "an invitation displaces the oldest uninvited responders, the list stays exact");
+    itip_obs_free(&r);
     itip_obs_free(&o);
     itip_meeting_free(&m);
 }
@@ -261,23 +298,65 @@ static void test_skew(void)
 
 static void test_keys(void)
 {
-    char k1[ITIP_KEY_BUF], k2[ITIP_KEY_BUF], uid[2000];
+    static const char org[] = "olivia@example.com";
+    char k1[ITIP_KEY_BUF], k2[ITIP_KEY_BUF], uid[2000], rid[ITIP_REC_MAX_RID + 2];
+    char longorg[ITIP_REC_MAX_ADDR + 1];
 
-    is_str(itip_meeting_key(k1, "abc@example.com", ""), "m:abc@example.com\n", "series key");
-    is_str(itip_meeting_key(k1, "abc", "20260617T090000Z"), "m:abc\n20260617T090000Z",
-           "instance key");
+    is_str(itip_meeting_key(k1, "abc@example.com", "", org),
+           "m2:olivia@example.com\n\nabc@example.com", "series key: organiser, rid, UID");
+    is_str(itip_meeting_key(k1, "abc", "20260617T090000Z", "Olivia@Example.COM"),
+           "m2:olivia@example.com\n20260617T090000Z\nabc", "instance key, organiser lower-case");
+    is_str(itip_meeting_key(k1, "abc", NULL, org), "m2:olivia@example.com\n\nabc",
+           "a NULL rid is the series");
+    itip_meeting_key(k2, "abc", "", "mallory@evil.example");
+    ok(strcmp(k1, k2) != 0, "the same UID of another organiser is another record");
+    ok(itip_meeting_key(k1, "abc", "", NULL) == NULL && itip_meeting_key(k1, "abc", "", "") ==
+       NULL, "no organiser: no key");
+    ok(itip_meeting_key(k1, "abc", "", "olivia@example.com\n") == NULL &&
+       itip_meeting_key(k1, "abc", "2026\n", org) == NULL,
+       "a line feed in the organiser or rid: no key");
+    memset(rid, '1', sizeof rid - 1);
+    rid[sizeof rid - 1] = '\0';
+    memset(longorg, 'o', sizeof longorg - 1);
+    longorg[sizeof longorg - 1] = '\0';
+    longorg[10] = '@';
+    ok(itip_meeting_key(k1, "abc", rid, org) == NULL, "a rid beyond %d bytes: no key",
+       ITIP_REC_MAX_RID);
+    ok(itip_meeting_key(k1, "abc", "", longorg) != NULL, "a %zu-byte organiser has a key",
+       strlen(longorg));
+    {
+        char over[ITIP_REC_MAX_ADDR + 2];
+        memset(over, 'o', sizeof over - 1);
+        over[sizeof over - 1] = '\0';
+        over[10] = '@';
+        ok(itip_meeting_key(k1, "abc", "", over) == NULL, "an organiser beyond %d bytes: no key",
+           ITIP_REC_MAX_ADDR);
+    }
+    /* the UID comes last: a line feed in it cannot move it into another organiser's space */
+    itip_meeting_key(k1, "u\n\nolivia@example.com", "", "mallory@evil.example");
+    ok(strncmp(k1, "m2:mallory@evil.example\n\n", strlen("m2:mallory@evil.example\n\n")) == 0,
+       "a crafted UID stays in its own organiser's keys");
+    ok(strncmp(itip_meeting_key(k1, "abc", "", org), "m:", 2) != 0 &&
+       strncmp(k1, "m#", 2) != 0, "never a key of the former scheme (m: / m#)");
     is_str(itip_host_key(k1, "Partner.Example"), "h:partner.example", "host key, lower-case");
     memset(uid, 'x', sizeof uid - 1);
     uid[sizeof uid - 1] = '\0';
-    itip_meeting_key(k1, uid, "");
-    ok(strncmp(k1, "m#", 2) == 0 && strlen(k1) < ITIP_KEY_PLAIN_MAX, "a long UID is hashed: %s",
-       k1);
+    itip_meeting_key(k1, uid, "", org);
+    ok(strncmp(k1, "m2#olivia@example.com\n\n", strlen("m2#olivia@example.com\n\n")) == 0 &&
+       strlen(k1) < ITIP_KEY_PLAIN_MAX, "a long UID is hashed, the organiser stays in clear: %s",
+       k1 + strlen("m2#olivia@example.com\n\n"));
+    itip_meeting_key(k2, uid, "", "mallory@evil.example");
+    ok(strcmp(k1 + 3 + strlen(org), k2 + 3 + strlen("mallory@evil.example")) == 0 &&
+       strcmp(k1, k2) != 0, "so a UID hashing alike under another organiser is another key");
     uid[1000] = 'y';
-    itip_meeting_key(k2, uid, "");
+    itip_meeting_key(k2, uid, "", org);
     ok(strcmp(k1, k2) != 0, "one changed byte gives another key");
     uid[1000] = 'x';
-    itip_meeting_key(k2, uid, "");
+    itip_meeting_key(k2, uid, "", org);
     is_str(k2, k1, "the same UID gives the same key");
+    rid[ITIP_REC_MAX_RID] = '\0';
+    ok(itip_meeting_key(k1, uid, rid, longorg) != NULL && strlen(k1) < ITIP_KEY_BUF,
+       "the longest hashed key fits (%zu bytes)", strlen(k1));
 }
 
 /* ---- through the engine, with a real store ---- */
@@ -340,34 +419,58 @@ static char *stamp(long long t, char *buf)
     return buf;
 }
 
-/* One message through E: method, sender, UID, SEQUENCE (-1: none), DTSTAMP, Date: offset. */
-static int feed(itip_engine *e, const char *method, const char *from, const char *uid, int seq,
-                long long dtstamp, long long date_off, const char *client)
+static const char *feed_rcpt;       /* an envelope recipient for the next feed_raw, or NULL */
+
+/* One message through E: the From: and To: fields as written, method, UID, SEQUENCE (-1:
+ * none), DTSTAMP, Date: offset, client, the ORGANIZER and ATTENDEE lines (PROPS); with BARE
+ * the calendar alone, as itip-check reads an .ics file. */
+static int feed_raw(itip_engine *e, const char *from, const char *to, const char *method,
+                    const char *uid, int seq, long long dtstamp, long long date_off,
+                    const char *client, const char *props, int bare)
 {
     char msg[8192], ts[20], date[64], seqline[32] = "";
     time_t dt = (time_t)(dtstamp + date_off);
     struct tm tm;
+    int n;
 
     gmtime_r(&dt, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     if (seq >= 0)
         snprintf(seqline, sizeof seqline, "SEQUENCE:%d\r\n", seq);
-    snprintf(msg, sizeof msg,
-             "From: <%s>\r\nTo: <x@example.org>\r\nDate: %s\r\nSubject: t\r\n"
-             "MIME-Version: 1.0\r\nContent-Type: text/calendar; method=%s\r\n\r\n"
+    n = bare ? 0 : snprintf(msg, sizeof msg,
+                            "From: %s\r\nTo: %s\r\nDate: %s\r\nSubject: t\r\n"
+                            "MIME-Version: 1.0\r\nContent-Type: text/calendar; method=%s\r\n"
+                            "\r\n", from, to, date, method);
+    snprintf(msg + n, sizeof msg - (size_t)n,
              "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nMETHOD:%s\r\n"
              "BEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:%s\r\nDTSTART:20260610T090000Z\r\n"
-             "DTEND:20260610T100000Z\r\n%sSUMMARY:t\r\nORGANIZER:mailto:olivia@example.com\r\n"
-             "ATTENDEE;PARTSTAT=%s:mailto:bob@example.net\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-             from, date, method, method, uid, stamp(dtstamp, ts), seqline,
-             strcmp(method, "REPLY") == 0 ? "ACCEPTED" : "NEEDS-ACTION");
+             "DTEND:20260610T100000Z\r\n%sSUMMARY:t\r\n%sEND:VEVENT\r\nEND:VCALENDAR\r\n",
+             method, uid, stamp(dtstamp, ts), seqline, props);
     itip_engine_reset(e);
     itip_engine_set_now(e, (time_t)NOW);
     if (client)
         itip_engine_set_client(e, client);
-    if (itip_engine_feed(e, msg, strlen(msg)) < 0 || itip_engine_finish(e) < 0)
+    if (feed_rcpt != NULL)
+        itip_engine_add_rcpt(e, feed_rcpt);
+    feed_rcpt = NULL;
+    if ((bare ? itip_engine_feed_ical(e, msg, strlen(msg)) : itip_engine_feed(e, msg, strlen(msg)))
+        < 0 || itip_engine_finish(e) < 0)
         return -1;
     return itip_engine_record(e);
+}
+
+/* One message from FROM about olivia's meeting UID, bob its attendee. */
+static int feed(itip_engine *e, const char *method, const char *from, const char *uid, int seq,
+                long long dtstamp, long long date_off, const char *client)
+{
+    char addr[300], props[200];
+
+    snprintf(addr, sizeof addr, "<%s>", from);
+    snprintf(props, sizeof props, "ORGANIZER:mailto:olivia@example.com\r\n"
+             "ATTENDEE;PARTSTAT=%s:mailto:bob@example.net\r\n",
+             strcmp(method, "REPLY") == 0 ? "ACCEPTED" : "NEEDS-ACTION");
+    return feed_raw(e, addr, "<x@example.org>", method, uid, seq, dtstamp, date_off, client,
+                    props, 0);
 }
 
 static const itip_finding *find(const itip_engine *e, itip_rule_id rule, int *count)
@@ -438,8 +541,8 @@ static void test_engine_skew(env *v)
        x ? x->detail : "none");
     feed(e, "REQUEST", "olivia@example.com", "other4@t", 0, NOW - 60, -7200, NULL);
     x = find(e, ITIP_R_DTSTAMP_VS_DATE_HEADER_SKEW, &n);
-    ok(x != NULL && strstr(x->detail, "; example.com runs about 4 minutes slow (estimate over 6 messages)") != NULL, "D8: %s",
-       x ? x->detail : "none");
+    ok(x != NULL && strstr(x->detail, "; example.com runs about 4 minutes slow (estimate over "
+                           "6 messages)") != NULL, "D8: %s", x ? x->detail : "none");
     /* the client address wins over the From: domain */
     feed(e, "REPLY", "bob@example.net", "other5@t", 0, NOW - 120, 0, "192.0.2.7");
     ok(itip_record_get_host(v->st, "192.0.2.7", (time_t)NOW, &h) == 0 && h.samples == 1 &&
@@ -475,12 +578,152 @@ static void test_engine_failure(env *v)
     itip_engine_free(e);
 }
 
+#define OLIVIA "ORGANIZER:mailto:olivia@example.com\r\n"
+#define INVITE_BOB "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.net\r\n"
+#define BOB_ACCEPTS "ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.net\r\n"
+
+/* REQUEST_SEQ of olivia's meeting UID as recorded (-1: no REQUEST recorded). */
+static long long recorded_seq(env *v, const char *uid, const char *organizer)
+{
+    itip_meeting m;
+    long long seq;
+
+    if (itip_record_get_meeting(v->st, uid, "", organizer, (time_t)NOW, &m) != 0)
+        return -1;
+    seq = m.has_request ? m.req_seq : -1;
+    itip_meeting_free(&m);
+    return seq;
+}
+
+/* Whether E's last message had a finding of RULE. */
+static int has(const itip_engine *e, itip_rule_id rule)
+{
+    int n;
+
+    find(e, rule, &n);
+    return n > 0;
+}
+
+static int has_stateful(const itip_engine *e)
+{
+    return has(e, ITIP_R_REPLY_SEQUENCE_STALE) || has(e, ITIP_R_REPLY_ATTENDEE_NOT_INVITED) ||
+           has(e, ITIP_R_REPLY_DTSTAMP_NOT_MONOTONIC) ||
+           has(e, ITIP_R_REPLY_DTSTAMP_NOT_AFTER_REQUEST) ||
+           has(e, ITIP_R_REPLY_SEQUENCE_MISSING);
+}
+
+static void test_engine_binding(env *v)
+{
+    itip_engine *e = itip_engine_new(v->cfg);
+    const char *u = "bind@t";
+
+    itip_engine_set_store(e, v->st);
+    feed_raw(e, "Olivia <olivia@example.com>", "<bob@example.net>", "REQUEST", u, 0, NOW - 900,
+             0, NULL, OLIVIA INVITE_BOB, 0);
+    is_int((int)recorded_seq(v, u, "olivia@example.com"), 0, "the organiser's REQUEST is recorded "
+           "under UID + organiser");
+
+    /* a third party's REQUEST naming olivia as organiser: checked, not recorded */
+    feed_raw(e, "<mallory@evil.example>", "<bob@example.net>", "REQUEST", u, 5, NOW - 800, 0,
+             NULL, OLIVIA "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:mallory@evil.example\r\n", 0);
+    is_int((int)recorded_seq(v, u, "olivia@example.com"), 0,
+           "a forged REQUEST naming the organiser is not recorded");
+    /* ... and one naming itself: its own record, not olivia's */
+    feed_raw(e, "<mallory@evil.example>", "<bob@example.net>", "REQUEST", u, 9, NOW - 700, 0,
+             NULL, "ORGANIZER:mailto:mallory@evil.example\r\n"
+             "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:mallory@evil.example\r\n", 0);
+    ok(recorded_seq(v, u, "mallory@evil.example") == 9 &&
+       recorded_seq(v, u, "olivia@example.com") == 0,
+       "a third party's REQUEST for the same UID lands under its own organiser");
+    /* From: fields a forger could make us misread */
+    feed_raw(e, "\"<olivia@example.com>\" <mallory@evil.example>", "<bob@example.net>",
+             "REQUEST", u, 6, NOW - 650, 0, NULL, OLIVIA INVITE_BOB, 0);
+    feed_raw(e, "olivia@example.com (x), mallory@evil.example", "<bob@example.net>", "REQUEST",
+             u, 6, NOW - 650, 0, NULL, OLIVIA INVITE_BOB, 0);
+    feed_raw(e, "(olivia@example.com) <mallory@evil.example>", "<bob@example.net>", "REQUEST",
+             u, 6, NOW - 650, 0, NULL, OLIVIA INVITE_BOB, 0);
+    feed_raw(e, "Olivia <olivia@example.com", "<bob@example.net>", "REQUEST", u, 6, NOW - 650,
+             0, NULL, OLIVIA INVITE_BOB, 0);
+    is_int((int)recorded_seq(v, u, "olivia@example.com"), 0, "a quoted or commented address, "
+           "two mailboxes, an open bracket in From: record nothing");
+    /* a forged REPLY for bob with a late DTSTAMP: not recorded */
+    feed_raw(e, "<mallory@evil.example>", "<olivia@example.com>", "REPLY", u, 0, NOW - 10, 0,
+             NULL, OLIVIA BOB_ACCEPTS, 0);
+    /* bob's own REPLY gets nothing the third party seeded */
+    feed_raw(e, "Bob <bob@example.net>", "<olivia@example.com>", "REPLY", u, 0, NOW - 600, 0,
+             NULL, OLIVIA BOB_ACCEPTS, 0);
+    ok(!has_stateful(e), "bob's REPLY to olivia: no stateful finding from the third party");
+    feed_raw(e, "Bob <bob@example.net>", "<olivia@example.com>", "REPLY", u, 0, NOW - 600, 0,
+             NULL, OLIVIA BOB_ACCEPTS, 0);
+    ok(has(e, ITIP_R_REPLY_DTSTAMP_NOT_MONOTONIC), "but bob's own REPLY was recorded");
+
+    /* a delegate of another domain named by SENT-BY */
+    feed_raw(e, "<assistant@agency.example>", "<bob@example.net>", "REQUEST", u, 1, NOW - 500,
+             0, NULL, "ORGANIZER;SENT-BY=\"mailto:assistant@agency.example\":"
+             "mailto:olivia@example.com\r\n" INVITE_BOB, 0);
+    is_int((int)recorded_seq(v, u, "olivia@example.com"), 1, "SENT-BY: the delegate's update "
+           "is recorded");
+    /* same domain as the organiser, another mailbox */
+    feed_raw(e, "<secretary@EXAMPLE.com>", "<bob@example.net>", "REQUEST", u, 2, NOW - 450, 0,
+             NULL, OLIVIA INVITE_BOB, 0);
+    is_int((int)recorded_seq(v, u, "olivia@example.com"), 2, "the organiser's domain may "
+           "update (case-insensitive)");
+
+    /* a REPLY without ORGANIZER: looked up under its recipients */
+    feed_raw(e, "<bob@example.net>", "Olivia <olivia@example.com>", "REPLY", u, 1, NOW - 400, 0,
+             NULL, BOB_ACCEPTS, 0);
+    ok(has(e, ITIP_R_REPLY_SEQUENCE_STALE), "a REPLY without ORGANIZER is compared with the "
+       "record of its To: address");
+    itip_engine_reset(e);
+    feed_raw(e, "<bob@example.net>", "<someone@example.org>", "REPLY", u, 1, NOW - 400, 0, NULL,
+             BOB_ACCEPTS, 0);
+    ok(!has(e, ITIP_R_REPLY_SEQUENCE_STALE), "... and with nobody else's");
+    feed_rcpt = "<Olivia@example.com>";
+    feed_raw(e, "<bob@example.net>", "<someone@example.org>", "REPLY", u, 1, NOW - 400, 0, NULL,
+             BOB_ACCEPTS, 0);
+    ok(has(e, ITIP_R_REPLY_SEQUENCE_STALE), "... or of its envelope recipient (the milter)");
+
+    /* bare iCalendar (itip-check on an .ics file): the operator's own, recorded */
+    feed_raw(e, NULL, NULL, "REQUEST", "bare@t", 3, NOW - 300, 0, NULL, OLIVIA INVITE_BOB, 1);
+    is_int((int)recorded_seq(v, "bare@t", "olivia@example.com"), 3,
+           "a bare iCalendar REQUEST is recorded");
+    itip_engine_free(e);
+}
+
+/* A record under the former key (UID + RECURRENCE-ID only) is never read. */
+static void test_engine_old_keys(env *v)
+{
+    itip_engine *e = itip_engine_new(v->cfg);
+    itip_obs o = request_obs("old@t", 7, NOW - 900, 0);
+    itip_meeting m;
+    char *buf = NULL;
+    size_t len = 0;
+
+    itip_meeting_init(&m);
+    itip_meeting_apply(&m, &o, NOW - 900);
+    itip_meeting_encode(&m, &buf, &len);
+    ok(itip_store_put(v->st, "m:old@t\n", buf, len, (time_t)NOW) == 0,
+       "a record under the former key");
+    itip_engine_set_store(e, v->st);
+    feed_raw(e, "<bob@example.net>", "<olivia@example.com>", "REPLY", "old@t", 0, NOW - 600, 0,
+             NULL, OLIVIA BOB_ACCEPTS, 0);
+    ok(!has(e, ITIP_R_REPLY_SEQUENCE_STALE) && !has_stateful(e),
+       "is not read: a REPLY to that meeting gets no stateful finding");
+    is_int((int)recorded_seq(v, "old@t", "olivia@example.com"), -1,
+           "nor migrated (it expires after state.ttl)");
+    free(buf);
+    itip_obs_free(&o);
+    itip_meeting_free(&m);
+    itip_engine_free(e);
+}
+
 int main(void)
 {
     env v;
 
     test_apply();
     test_caps();
+    test_crowding();
     test_roundtrip();
     test_garbage();
     test_skew();
@@ -491,6 +734,8 @@ int main(void)
     } else {
         test_engine_e4(&v);
         test_engine_skew(&v);
+        test_engine_binding(&v);
+        test_engine_old_keys(&v);
         test_engine_failure(&v);
     }
     env_close(&v);

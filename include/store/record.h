@@ -2,12 +2,34 @@
  * record.h - what the stateful rules keep per meeting and per sending host, its byte form in
  * the store, and the few store operations built on it (milter/store/record.c).
  *
- * A meeting record lives under the key of UID + RECURRENCE-ID ("m:<uid>\n<rid>", rid empty
- * for the series; a key longer than ITIP_KEY_PLAIN_MAX is replaced by "m#" and a 128-bit
- * non-cryptographic hash plus the length).  A host record lives under "h:<host>".  The byte
- * form is versioned and bounded (the ITIP_REC_MAX_* caps below); a stored value that does not
- * decode (other version, truncated, garbage) reads as absent and is overwritten by the next
- * write, it never stops mail.
+ * A meeting record belongs to one organiser: it lives under the key of ORGANIZER address
+ * (lower-cased) + RECURRENCE-ID + UID ("m2:<organizer>\n<rid>\n<uid>", rid empty for the
+ * series; a key longer than ITIP_KEY_PLAIN_MAX keeps "m2#<organizer>\n<rid>\n" in clear and
+ * replaces the UID by a 128-bit non-cryptographic hash plus its length, so that no UID, however
+ * long or crafted, can reach another organiser's record).  The UID comes last because it is the
+ * only part that may hold a line feed.  A host record lives under "h:<host>".
+ *
+ * Who may write a meeting record is decided by the caller (rules_state.c), not here: a REQUEST
+ * or CANCEL is recorded only when the From: domain of its message is the domain of its
+ * ORGANIZER (or of that ORGANIZER's SENT-BY), a REPLY or COUNTER only when it is the domain of
+ * its ATTENDEE (or SENT-BY).  So a third party's REQUEST for someone else's UID, whatever
+ * ORGANIZER it names, is checked but never recorded, and cannot make a later REPLY to the real
+ * organiser raise findings.  Domain, not address: the From: domain is what DMARC authenticates
+ * upstream, and delegates and shared mailboxes send from the organiser's domain.  Not stopped:
+ * a forged From: that no DMARC/DKIM check upstream refuses, and any sender of the organiser's
+ * own domain.  An observation whose organizer is NULL is never recorded.
+ *
+ * Records of the former scheme (keys "m:<uid>\n<rid>" and "m#...", written by any sender) are
+ * not migrated but abandoned: nothing reads those keys any more, so they expire after
+ * state.ttl (Redis by itself; LMDB by its purge, and they are the first evicted when the file
+ * is full, as they expire soonest).  Migrating on read would carry exactly the records a third
+ * party may have seeded into the new scheme; abandoning them only costs the stateful findings on
+ * meetings last seen before the upgrade, for at most state.ttl.  The byte form is unchanged
+ * (ITIP_RECORD_VERSION 1) and so are host records, which the change does not concern.
+ *
+ * The byte form is versioned and bounded (the ITIP_REC_MAX_* caps below); a stored value that
+ * does not decode (other version, truncated, garbage) reads as absent and is overwritten by the
+ * next write, it never stops mail.
  *
  * The store itself knows nothing of this (state.h).  Nothing here touches libical.
  */
@@ -19,14 +41,16 @@
 #include "store/state.h"
 
 #define ITIP_RECORD_VERSION 1
-#define ITIP_REC_MAX_ATTENDEES 200  /* attendees kept per meeting; beyond: att_truncated */
+#define ITIP_REC_MAX_ATTENDEES 200  /* attendees kept per meeting; beyond: att_truncated (an
+                                       invitation first displaces one not invited) */
 #define ITIP_REC_MAX_DELETED 100    /* deleted instances kept per series (the newest) */
 #define ITIP_REC_MAX_ADDR 254       /* bytes of an address (RFC 5321 path limit) */
 #define ITIP_REC_MAX_RID 40         /* bytes of a normalised RECURRENCE-ID */
 #define ITIP_REC_MAX_HOST 255       /* bytes of a host name or address */
 #define ITIP_REC_MAX_PARTSTAT 32    /* bytes of a PARTSTAT token */
 #define ITIP_KEY_PLAIN_MAX 200      /* longer keys are hashed (LMDB keys max 511 bytes) */
-#define ITIP_KEY_BUF 256            /* room for any key this file makes */
+#define ITIP_KEY_BUF 384            /* room for any key this file makes (a hashed meeting key
+                                       keeps the organiser and rid in clear: at most 352) */
 
 /* What E3 compares between two versions of a meeting, one 64-bit hash per field (an absent
  * property hashes to a fixed value). */
@@ -48,7 +72,8 @@ typedef struct {
     int cancelled;              /* 1: a CANCEL named it; 0: an EXDATE of the newest REQUEST */
 } itip_rec_instance;
 
-/* One meeting: UID + RECURRENCE-ID.  Times are seconds since the epoch; 0 means unknown. */
+/* One meeting of one organiser: ORGANIZER + UID + RECURRENCE-ID.  Times are seconds since the
+ * epoch; 0 means unknown. */
 typedef struct {
     long long first_seen, last_seen;     /* our clock */
     int has_request;                     /* a REQUEST was recorded */
@@ -58,7 +83,7 @@ typedef struct {
     unsigned long long digest[ITIP_DIG_COUNT]; /* of the newest REQUEST with req_seq */
     int has_cancel;                      /* a CANCEL was recorded */
     long long cancel_seq;                /* highest CANCEL SEQUENCE (0 when it had none) */
-    char *organizer;                     /* lower-case address, or NULL */
+    char *organizer;                     /* lower-case address (the key's), or NULL */
     itip_rec_attendee *att;
     size_t natt;
     int att_truncated;                   /* the invitation named more than the cap */
@@ -86,7 +111,9 @@ typedef struct {
     long long dtstamp;          /* 0 when missing or unusable */
     long long owner_cc;         /* X-MICROSOFT-CDO-OWNER-CRITICAL-CHANGE, or 0 */
     unsigned long long digest[ITIP_DIG_COUNT]; /* REQUEST */
-    char *organizer;            /* lower-case, or NULL */
+    char *organizer;            /* lower-case: the organiser whose record it is looked up and
+                                   recorded under (for a REPLY without ORGANIZER, the recipient
+                                   whose record was found); NULL: never recorded */
     char **addrs;               /* REQUEST: the invited; REPLY: the one replying */
     size_t naddrs;
     int addrs_truncated;
@@ -97,10 +124,12 @@ typedef struct {
 
 /* The stateful side of one message, shared by the engine (which looks up the sender's skew
  * estimate before the rules run and records afterwards) and rules_state.c (which checks each
- * component against its record and queues what to record).  Bounded: at most
- * ITIP_STATE_MAX_COMPONENTS components per calendar part are looked up, and at most
- * ITIP_STATE_MAX_OBS observations per message are queued. */
+ * component against its record and queues what it may record).  Bounded: at most
+ * ITIP_STATE_MAX_COMPONENTS components per calendar part are looked up, each under at most
+ * ITIP_STATE_MAX_ORGS organisers (more than one only for a REPLY without ORGANIZER, looked up
+ * under its recipients), and at most ITIP_STATE_MAX_OBS observations per message are queued. */
 #define ITIP_STATE_MAX_COMPONENTS 8
+#define ITIP_STATE_MAX_ORGS 3
 #define ITIP_STATE_MAX_OBS 32
 typedef struct itip_statework {
     itip_obs obs[ITIP_STATE_MAX_OBS];
@@ -149,17 +178,21 @@ void itip_hostskew_add(itip_hostskew *h, long long sample, time_t now);
 #define ITIP_HASH_INIT 0xcbf29ce484222325ULL
 unsigned long long itip_hash64(const void *p, size_t n, unsigned long long h);
 
-/* Keys into BUF (ITIP_KEY_BUF bytes).  Return BUF. */
-char *itip_meeting_key(char *buf, const char *uid, const char *rid);
+/* Keys into BUF (ITIP_KEY_BUF bytes).  Return BUF.  itip_meeting_key lower-cases ORGANIZER
+ * and returns NULL (no key: nothing is looked up or recorded) when ORGANIZER is NULL, empty,
+ * longer than ITIP_REC_MAX_ADDR or holds a control character, or when RID (NULL: the series)
+ * is longer than ITIP_REC_MAX_RID or holds a line feed. */
+char *itip_meeting_key(char *buf, const char *uid, const char *rid, const char *organizer);
 char *itip_host_key(char *buf, const char *host);
 
-/* Store operations.  lookups: 0 found (decoded into *out), 1 absent, expired or undecodable,
- * -1 store failure (or out of memory). */
-int itip_record_get_meeting(itip_store *st, const char *uid, const char *rid, time_t now,
-                            itip_meeting *out);
+/* Store operations.  lookups: 0 found (decoded into *out), 1 absent, expired, undecodable or
+ * without a key, -1 store failure (or out of memory). */
+int itip_record_get_meeting(itip_store *st, const char *uid, const char *rid,
+                            const char *organizer, time_t now, itip_meeting *out);
 int itip_record_get_host(itip_store *st, const char *host, time_t now, itip_hostskew *out);
-/* Merges O into its meeting record (and, for a CANCEL of one instance, into the series
- * record); 0, or -1 on store failure. */
+/* Merges O into the meeting record of O's organizer (and, for a CANCEL of one instance, into
+ * that organizer's series record); nothing when O has no organizer.  0, or -1 on store
+ * failure. */
 int itip_record_put_obs(itip_store *st, const itip_obs *o, time_t now);
 /* Folds SAMPLE into the estimate of HOST; 0, or -1 on store failure. */
 int itip_record_put_skew(itip_store *st, const char *host, long long sample, time_t now);

@@ -24,8 +24,17 @@
  *   E5  cancel-before-update               REQUEST arriving after a CANCEL with a higher SEQUENCE
  *
  * A REPLY to one instance is compared with that instance's record when a REQUEST of it was
- * seen, else with the series record.  Every component queues what it says in the message's
- * itip_statework; itip_engine_record() merges the queue into the store after the message.
+ * seen, else with the series record.  Records belong to one organiser (record.h): a component
+ * is looked up under its ORGANIZER; a REPLY or COUNTER without one (Exchange sends such, J1)
+ * under the addresses it is sent to (envelope recipients, else To:), the first that has a
+ * record; a component without either is not compared.  Every component is checked, but it is
+ * queued for recording (itip_engine_record() merges the queue into the store after the
+ * message) only when the message's sender may speak for it: the domain of the From: mailbox
+ * (read strictly, as a DMARC check reads it: one mailbox, comments and display name skipped)
+ * is the domain of the ORGANIZER of a REQUEST or CANCEL, or of the ATTENDEE of a REPLY or
+ * COUNTER, or of that property's SENT-BY.  A bare iCalendar file (itip-check) has no sender:
+ * the operator chose it, it is recorded.  A REPLY whose SEQUENCE is above every REQUEST
+ * recorded answers one that was not recorded, so C10 has no opinion on its invitation.
  *
  * Must never: run without a store, look up more than ITIP_STATE_MAX_COMPONENTS components of
  * one part, go on after a store failure (the engine then notes "stateful rules skipped"), or
@@ -45,6 +54,7 @@
 #define PHRASE_BUF 360              /* "; " and the skew phrase */
 #define LIST_BUF 120                /* the changed fields of E3 */
 #define DETAIL_MAX 300              /* a finding's detail (findings.h) */
+#define FROM_BUF 1024               /* a From: field without its comments */
 #define SEQ_LIMIT 2147483647LL
 
 static const char X_SEQ[] = "X-MICROSOFT-CDO-APPT-SEQUENCE";
@@ -207,6 +217,144 @@ static int read_exdates(icalcomponent *comp, itip_obs *o)
     return 0;
 }
 
+/* ---- who may write a record ---- */
+
+/* The addr-spec of a From: field that names exactly one mailbox, into BUF (LEN bytes), read as
+ * a DMARC check reads it: comments dropped, an angle-addr preferred to the display name.  NULL
+ * for no field, a group, several mailboxes, unbalanced quotes, comments or brackets, or an
+ * address that is not plausible - anything a forger could make us read otherwise. */
+static const char *from_mailbox(const char *f, char *buf, size_t len)
+{
+    char t[FROM_BUF];
+    size_t n = 0, lt = 0, gt = 0, b, e;
+    int nlt = 0, ngt = 0, depth = 0, quoted = 0;
+
+    for (; f != NULL && *f; f++) {
+        char ch = *f;
+        if (depth > 0 || (!quoted && ch == '(')) {      /* a comment, perhaps nested */
+            if (ch == '\\' && f[1])
+                f++;
+            else if (ch == '(')
+                depth++;
+            else if (ch == ')')
+                depth--;
+            continue;
+        }
+        if (n + 2 >= sizeof t)
+            return NULL;
+        if (quoted && ch == '\\' && f[1]) {
+            t[n++] = *f++;
+            t[n++] = *f;
+            continue;
+        }
+        if (ch == '"')
+            quoted = !quoted;
+        else if (!quoted && (ch == ',' || ch == ';' || ch == ':'))
+            return NULL;
+        else if (!quoted && ch == '<') {
+            nlt++;
+            lt = n;
+        } else if (!quoted && ch == '>') {
+            ngt++;
+            gt = n;
+        }
+        t[n++] = ch;
+    }
+    if (f == NULL || quoted || depth > 0 || nlt != ngt || nlt > 1 || gt < lt)
+        return NULL;
+    b = nlt ? lt + 1 : 0;
+    e = nlt ? gt : n;
+    for (gt = nlt ? gt + 1 : n; gt < n; gt++)          /* nothing but blanks after '>' */
+        if (t[gt] != ' ' && t[gt] != '\t')
+            return NULL;
+    while (b < e && (t[b] == ' ' || t[b] == '\t'))
+        b++;
+    while (e > b && (t[e - 1] == ' ' || t[e - 1] == '\t'))
+        e--;
+    if (e - b >= len)
+        return NULL;
+    memcpy(buf, t + b, e - b);
+    buf[e - b] = '\0';
+    return itip_addr_valid(buf) ? buf : NULL;
+}
+
+static int same_domain(const char *a, const char *b)
+{
+    const char *da = itip_addr_domain(a), *db = itip_addr_domain(b);
+
+    return da != NULL && db != NULL && strcasecmp(da, db) == 0;
+}
+
+/* True when the sender of the message may speak for the party of P, whose address is ADDR:
+ * the From: mailbox is in the domain of ADDR or of P's SENT-BY.  A bare iCalendar file has no
+ * sender and came from the operator: it may. */
+static int speaks_for(const itip_calctx *c, icalproperty *p, const char *addr)
+{
+    char from[ITIP_REC_MAX_ADDR + 1];
+    icalparameter *sb;
+    const char *by;
+
+    if (!c->msg->is_message)
+        return 1;
+    if (addr == NULL || p == NULL || c->msg->hdrs == NULL ||
+        from_mailbox(c->msg->hdrs->from, from, sizeof from) == NULL)
+        return 0;
+    if (same_domain(from, addr))
+        return 1;
+    sb = icalproperty_get_first_parameter(p, ICAL_SENTBY_PARAMETER);
+    by = sb != NULL ? addr_of(icalparameter_get_sentby(sb)) : NULL;
+    return by != NULL && same_domain(from, by);
+}
+
+/* True when O (read from COMP) may be recorded: a REQUEST or CANCEL sent for its ORGANIZER, a
+ * REPLY or COUNTER sent for its one ATTENDEE. */
+static int may_record(const itip_calctx *c, icalcomponent *comp, const itip_obs *o)
+{
+    int reply = o->kind == ITIP_OBS_REPLY;
+    const char *party = reply ? (o->naddrs == 1 ? o->addrs[0] : NULL) : o->organizer;
+
+    return party != NULL &&
+           speaks_for(c, icalcomponent_get_first_property(comp, reply ? ICAL_ATTENDEE_PROPERTY
+                                                                       : ICAL_ORGANIZER_PROPERTY),
+                      party);
+}
+
+/* Adds the address in V (a header value or an envelope recipient, "<a@b>" or "a@b"),
+ * lower-case, to ORGS unless it is there already or not plausible. */
+static void add_org(char orgs[][ITIP_REC_MAX_ADDR + 1], size_t *n, const char *v)
+{
+    char a[ITIP_REC_MAX_ADDR + 1];
+    size_t i;
+
+    if (*n >= ITIP_STATE_MAX_ORGS || itip_header_addr(v, a, sizeof a) == NULL ||
+        !itip_addr_valid(a))
+        return;
+    for (i = 0; a[i]; i++)
+        if (a[i] >= 'A' && a[i] <= 'Z')
+            a[i] = (char)(a[i] - 'A' + 'a');
+    for (i = 0; i < *n; i++)
+        if (strcmp(orgs[i], a) == 0)
+            return;
+    memcpy(orgs[(*n)++], a, sizeof a);
+}
+
+/* The organisers O is looked up under, into ORGS; returns how many (0: none, not compared). */
+static size_t organisers(const itip_calctx *c, const itip_obs *o,
+                         char orgs[][ITIP_REC_MAX_ADDR + 1])
+{
+    size_t n = 0, i;
+
+    if (o->organizer != NULL)
+        add_org(orgs, &n, o->organizer);
+    else if (o->kind == ITIP_OBS_REPLY) {
+        for (i = 0; i < c->msg->nrcpts; i++)
+            add_org(orgs, &n, c->msg->rcpts[i]);
+        if (n == 0 && c->msg->hdrs != NULL && c->msg->hdrs->to != NULL)
+            add_org(orgs, &n, c->msg->hdrs->to);
+    }
+    return n;
+}
+
 /* ---- what E3 compares ---- */
 
 static unsigned long long hash_str(const char *s, unsigned long long h)
@@ -339,8 +487,11 @@ static int is_invited(const itip_meeting *m, const char *addr)
 static void check_c10(stcheck *s)
 {
     const char *addr = s->o->naddrs == 1 ? s->o->addrs[0] : NULL;
+    long long seq = s->o->has_seq ? s->o->seq : 0;
 
-    if (addr == NULL || s->base == NULL || s->base->att_truncated || is_invited(s->base, addr))
+    /* a SEQUENCE above the recorded one answers a REQUEST not recorded here: no opinion */
+    if (addr == NULL || s->base == NULL || s->base->att_truncated || seq > s->base->req_seq ||
+        is_invited(s->base, addr))
         return;
     itip_emit(s->c, ITIP_R_REPLY_ATTENDEE_NOT_INVITED, ITIP_SEV_DEGRADE, s->comp, "ATTENDEE",
               "%s answers a meeting whose REQUEST (SEQUENCE %lld) did not invite it: the "
@@ -529,14 +680,15 @@ static int method_kind(const itip_calctx *c, itip_obs_kind *k)
     }
 }
 
-/* Moves O into the message's queue (or frees it when the queue is full). */
-static void queue(itip_statework *w, itip_obs *o, time_t now)
+/* Moves O into the message's queue when RECORD (else, or when the queue is full, frees it);
+ * its DTSTAMP is the message's skew sample either way. */
+static void queue(itip_statework *w, itip_obs *o, time_t now, int record)
 {
     if (!w->has_sample && o->dtstamp != 0) {
         w->has_sample = 1;
         w->sample = o->dtstamp - (long long)now;
     }
-    if (w->nobs < ITIP_STATE_MAX_OBS)
+    if (record && w->nobs < ITIP_STATE_MAX_OBS)
         w->obs[w->nobs++] = *o;
     else
         itip_obs_free(o);
@@ -547,21 +699,36 @@ static void check_component(itip_calctx *c, itip_statework *w, icalcomponent *co
                             const char *uid, itip_obs_kind kind)
 {
     itip_store *st = c->msg->store;
+    char orgs[ITIP_STATE_MAX_ORGS][ITIP_REC_MAX_ADDR + 1];
     itip_meeting rec, series;
     itip_obs o;
     stcheck s;
-    int r1, r2 = 1;
+    size_t i, n;
+    int r1 = 1, r2 = 1, record;
 
+    itip_meeting_init(&rec);
     itip_meeting_init(&series);
     if (read_facts(comp, uid, kind, &o) < 0) {
         itip_obs_free(&o);                      /* out of memory: this one goes unchecked */
         return;
     }
-    r1 = itip_record_get_meeting(st, uid, o.rid, c->msg->now, &rec);
-    if (r1 >= 0 && o.rid[0] != '\0')
-        r2 = itip_record_get_meeting(st, uid, "", c->msg->now, &series);
+    record = may_record(c, comp, &o);
+    n = organisers(c, &o, orgs);
+    for (i = 0; i < n; i++) {                   /* the first organiser with a record */
+        itip_meeting_free(&rec);
+        itip_meeting_free(&series);
+        r1 = itip_record_get_meeting(st, uid, o.rid, orgs[i], c->msg->now, &rec);
+        r2 = r1 >= 0 && o.rid[0] != '\0'
+             ? itip_record_get_meeting(st, uid, "", orgs[i], c->msg->now, &series) : 1;
+        if (r1 <= 0 || r2 <= 0)
+            break;
+    }
+    if (o.organizer == NULL && i < n && (o.organizer = strdup(orgs[i])) == NULL)
+        record = 0;                             /* out of memory: checked, not recorded */
     if (r1 < 0 || r2 < 0) {
         w->failed = 1;
+    } else if (n == 0) {
+        queue(w, &o, c->msg->now, 0);           /* nobody's meeting: the skew sample only */
     } else {
         memset(&s, 0, sizeof s);
         s.c = c;
@@ -578,7 +745,7 @@ static void check_component(itip_calctx *c, itip_statework *w, icalcomponent *co
             check_e5(&s);
         } else
             check_cancel(&s);
-        queue(w, &o, c->msg->now);
+        queue(w, &o, c->msg->now, record && o.organizer != NULL);
     }
     itip_obs_free(&o);
     itip_meeting_free(&rec);

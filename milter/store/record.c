@@ -13,6 +13,11 @@
  * else (wrong magic or version, a length past the end, a cap exceeded, a NUL inside a string,
  * trailing bytes) rejects the whole value, which then reads as absent.
  *
+ * Meeting keys carry the organiser ("m2:" / "m2#", see record.h); the former "m:" / "m#" keys
+ * are never read again and expire.  When a record's attendee list is full, an invitation
+ * displaces an attendee that is not invited (the one with the oldest response), so that
+ * uninvited responders cannot crowd the invited out of a meeting.
+ *
  * Must never: trust a stored length, grow a record past the ITIP_REC_MAX_* caps, block or
  * retry on a store failure, or touch libical.
  */
@@ -128,18 +133,45 @@ static char *dup_lower(const char *s, size_t max)
     return d;
 }
 
+/* The attendee that is not invited and has the oldest response (none is oldest), or NULL. */
+static itip_rec_attendee *displaceable(const itip_meeting *m)
+{
+    itip_rec_attendee *best = NULL;
+    size_t i;
+
+    for (i = 0; i < m->natt; i++)
+        if (!m->att[i].invited &&
+            (best == NULL || m->att[i].reply_dtstamp < best->reply_dtstamp))
+            best = &m->att[i];
+    return best;
+}
+
 /* The entry of ADDR, added when missing (NULL when the cap is reached or out of memory:
- * *full tells which). */
-static itip_rec_attendee *get_att(itip_meeting *m, const char *addr, int *full)
+ * *full tells which).  With DISPLACE a full list gives up an entry that is not invited. */
+static itip_rec_attendee *get_att(itip_meeting *m, const char *addr, int displace, int *full)
 {
     itip_rec_attendee *a = find_att(m, addr), *v;
+    char *copy;
 
     *full = 0;
     if (a != NULL)
         return a;
-    if (m->natt >= ITIP_REC_MAX_ATTENDEES || strlen(addr) > ITIP_REC_MAX_ADDR || !*addr) {
+    if (strlen(addr) > ITIP_REC_MAX_ADDR || !*addr) {
         *full = 1;
         return NULL;
+    }
+    if (m->natt >= ITIP_REC_MAX_ATTENDEES) {
+        if (!displace || (a = displaceable(m)) == NULL) {
+            *full = 1;
+            return NULL;
+        }
+        if ((copy = dup_lower(addr, ITIP_REC_MAX_ADDR)) == NULL)
+            return NULL;
+        free(a->addr);
+        free(a->partstat);
+        memset(a, 0, sizeof *a);
+        a->addr = copy;
+        return a;
     }
     v = realloc(m->att, (m->natt + 1) * sizeof *v);
     if (v == NULL)
@@ -167,7 +199,7 @@ static int invite(itip_meeting *m, const itip_obs *o, int replace)
     if (o->addrs_truncated)
         m->att_truncated = 1;
     for (i = 0; i < o->naddrs; i++) {
-        itip_rec_attendee *a = get_att(m, o->addrs[i], &full);
+        itip_rec_attendee *a = get_att(m, o->addrs[i], 1, &full);
         if (a != NULL)
             a->invited = 1;
         else if (full)
@@ -264,7 +296,7 @@ static int apply_reply(itip_meeting *m, const itip_obs *o)
 
     if (o->naddrs != 1)
         return 0;
-    a = get_att(m, o->addrs[0], &full);
+    a = get_att(m, o->addrs[0], 0, &full);
     if (a == NULL)
         return full ? 0 : -1;
     if (o->partstat != NULL) {
@@ -651,58 +683,87 @@ char *itip_skew_note(const itip_statework *w, char *buf, size_t len)
 
 /* ---- keys ---- */
 
-/* PREFIX + TEXT, or, when that is too long, HPREFIX + two hashes + the length. */
-static char *make_key(char *buf, const char *prefix, const char *hprefix, const char *a,
-                      const char *b)
+/* Two differently fed FNV passes over TEXT: forwards over "TEXT\n", and backwards over its
+ * bytes from another start: the long host keys of every release so far. */
+static void hash128(const char *text, unsigned long long *h1, unsigned long long *h2)
 {
-    size_t la = strlen(a), lb = b ? strlen(b) : 0;
-    unsigned long long h1, h2;
+    size_t n = strlen(text), i;
+
+    *h1 = itip_hash64(text, n, ITIP_HASH_INIT);
+    *h1 = itip_hash64("\n", 1, *h1);
+    *h2 = ITIP_HASH_INIT ^ 0x9e3779b97f4a7c15ULL;
+    for (i = n; i > 0; i--)
+        *h2 = itip_hash64(&text[i - 1], 1, *h2);
+}
+
+/* Copies S lower-cased into BUF (MAX + 1 bytes); NULL when S is NULL, empty, longer, or holds
+ * a control character (a key's separator is a line feed). */
+static const char *lower_into(char *buf, const char *s, size_t max)
+{
     size_t i;
 
-    if (strlen(prefix) + la + (b ? 1 + lb : 0) <= ITIP_KEY_PLAIN_MAX) {
-        snprintf(buf, ITIP_KEY_BUF, "%s%s%s%s", prefix, a, b ? "\n" : "", b ? b : "");
-        return buf;
+    if (s == NULL || *s == '\0')
+        return NULL;
+    for (i = 0; s[i] != '\0'; i++) {
+        if (i >= max || (unsigned char)s[i] < 0x20)
+            return NULL;
+        buf[i] = (char)tolower((unsigned char)s[i]);
     }
-    /* a second, differently fed FNV pass: the bytes in reverse order */
-    h1 = itip_hash64(a, la, ITIP_HASH_INIT);
-    h1 = itip_hash64("\n", 1, h1);
-    h1 = itip_hash64(b ? b : "", lb, h1);
-    h2 = ITIP_HASH_INIT ^ 0x9e3779b97f4a7c15ULL;
-    for (i = lb; i > 0; i--)
-        h2 = itip_hash64(&b[i - 1], 1, h2);
-    for (i = la; i > 0; i--)
-        h2 = itip_hash64(&a[i - 1], 1, h2);
-    snprintf(buf, ITIP_KEY_BUF, "%s%016llx%016llx-%zu", hprefix, h1, h2, la + lb);
+    buf[i] = '\0';
     return buf;
 }
 
-char *itip_meeting_key(char *buf, const char *uid, const char *rid)
+char *itip_meeting_key(char *buf, const char *uid, const char *rid, const char *organizer)
 {
-    return make_key(buf, "m:", "m#", uid, rid ? rid : "");
+    char low[ITIP_REC_MAX_ADDR + 1];
+    const char *org = lower_into(low, organizer, ITIP_REC_MAX_ADDR);
+    unsigned long long h1, h2;
+
+    if (rid == NULL)
+        rid = "";
+    if (org == NULL || strlen(rid) > ITIP_REC_MAX_RID || strchr(rid, '\n') != NULL)
+        return NULL;
+    if (3 + strlen(org) + 1 + strlen(rid) + 1 + strlen(uid) <= ITIP_KEY_PLAIN_MAX) {
+        snprintf(buf, ITIP_KEY_BUF, "m2:%s\n%s\n%s", org, rid, uid);
+        return buf;
+    }
+    hash128(uid, &h1, &h2);
+    snprintf(buf, ITIP_KEY_BUF, "m2#%s\n%s\n%016llx%016llx-%zu", org, rid, h1, h2, strlen(uid));
+    return buf;
 }
 
 char *itip_host_key(char *buf, const char *host)
 {
     char low[ITIP_REC_MAX_HOST + 1];
-    size_t i;
+    unsigned long long h1, h2;
+    size_t i, n;
 
     for (i = 0; host[i] != '\0' && i < ITIP_REC_MAX_HOST; i++)
         low[i] = (char)tolower((unsigned char)host[i]);
     low[i] = '\0';
-    return make_key(buf, "h:", "h#", low, NULL);
+    n = strlen(low);
+    if (2 + n <= ITIP_KEY_PLAIN_MAX) {
+        snprintf(buf, ITIP_KEY_BUF, "h:%s", low);
+        return buf;
+    }
+    hash128(low, &h1, &h2);
+    snprintf(buf, ITIP_KEY_BUF, "h#%016llx%016llx-%zu", h1, h2, n);
+    return buf;
 }
 
 /* ---- store operations ---- */
 
-int itip_record_get_meeting(itip_store *st, const char *uid, const char *rid, time_t now,
-                            itip_meeting *out)
+int itip_record_get_meeting(itip_store *st, const char *uid, const char *rid,
+                            const char *organizer, time_t now, itip_meeting *out)
 {
     char key[ITIP_KEY_BUF], *val = NULL;
     size_t len = 0;
     int r;
 
     itip_meeting_init(out);
-    r = itip_store_get(st, itip_meeting_key(key, uid, rid), now, &val, &len);
+    if (itip_meeting_key(key, uid, rid, organizer) == NULL)
+        return 1;
+    r = itip_store_get(st, key, now, &val, &len);
     if (r != 0)
         return r < 0 ? -1 : 1;
     r = itip_meeting_decode(val, len, out);
@@ -755,16 +816,17 @@ int itip_record_put_obs(itip_store *st, const itip_obs *o, time_t now)
     char key[ITIP_KEY_BUF];
     meeting_merge mm = { o, NULL, now };
 
-    if (o->uid == NULL || *o->uid == '\0')
-        return 0;
-    if (itip_store_update(st, itip_meeting_key(key, o->uid, o->rid), now, merge_meeting,
-                          &mm) < 0)
+    if (o->uid == NULL || *o->uid == '\0' ||
+        itip_meeting_key(key, o->uid, o->rid, o->organizer) == NULL)
+        return 0;                               /* no organiser: nobody's record */
+    if (itip_store_update(st, key, now, merge_meeting, &mm) < 0)
         return -1;
     if (o->kind != ITIP_OBS_CANCEL || o->rid == NULL || *o->rid == '\0')
         return 0;
     mm.obs = NULL;
     mm.deleted_rid = o->rid;
-    return itip_store_update(st, itip_meeting_key(key, o->uid, ""), now, merge_meeting, &mm);
+    return itip_store_update(st, itip_meeting_key(key, o->uid, "", o->organizer), now,
+                             merge_meeting, &mm);
 }
 
 typedef struct {
