@@ -107,6 +107,16 @@ static void test_repair(void)
     mverdict_free(&v);
     is_int(mverdict_action(cfg, &in), ITIP_ACT_QUARANTINE,
            "mverdict_action agrees with the built verdict: repair not made, quarantine");
+    in.repair_note = "the VEVENT has no UTC DTSTAMP";
+    s = mverdict_build(&v, cfg, &in, 0) == 0 && v.result ? strdup(v.result) : NULL;
+    if (s)
+        unfold(s);
+    ok(s && strstr(s, " uid=u@example.org; repair not made: the VEVENT has no UTC DTSTAMP") &&
+       well_folded("X-ITIP-Result", v.result, 0),
+       "repair not made: X-ITIP-Result says why, folded: %s", s ? s : "(null)");
+    free(s);
+    mverdict_free(&v);
+    in.repair_note = NULL;
     cfg->actions[ITIP_SEV_WOULD_FAIL] = ITIP_ACT_REPAIR;
     ok(mverdict_build(&v, cfg, &in, 0) == 0 && v.action == ITIP_ACT_TAG && v.repaired == NULL,
        "repair not made and actions.would-fail = repair: tag");

@@ -36,6 +36,8 @@ typedef struct {
                                       repair was tried (repair then stands as configured) */
     const char *repairs;       /* what the repair changed (for <prefix>-Repaired), or NULL */
     const char *state_note;    /* stateful rules skipped: why (ends X-ITIP-Result), or NULL */
+    const char *repair_note;   /* a repair asked for that cannot be made: why (in
+                                  X-ITIP-Result, "repair not made: ..."), or NULL */
 } mverdict_input;
 
 typedef struct {

@@ -83,6 +83,7 @@ static int judge(msgctx *m, const itip_config *cfg, mverdict_input *in, mverdict
         if (plan) {
             in->repaired = mrepair_repaired(&m->repair);
             in->repairs = mrepair_summary(&m->repair);
+            in->repair_note = mrepair_refusal(&m->repair);
         }
         if (mverdict_build(v, cfg, in, leadspc) == 0)
             return 0;
@@ -92,6 +93,7 @@ static int judge(msgctx *m, const itip_config *cfg, mverdict_input *in, mverdict
     in->findings = NULL;
     in->repaired = NULL;
     in->repairs = NULL;
+    in->repair_note = NULL;
     return mverdict_build(v, cfg, in, leadspc);
 }
 

@@ -181,6 +181,18 @@ const char *mrepair_summary(const mrepair *r)
     return r->summary;
 }
 
+const char *mrepair_refusal(const mrepair *r)
+{
+    size_t i;
+
+    if (r->keep != 1 && r->rep.repaired != NULL)   /* planned without a kept body */
+        return r->dropped ? r->dropped : "the body was not kept";
+    for (i = 0; i < r->rep.nitems; i++)
+        if (!r->rep.items[i].done)
+            return r->rep.items[i].text;
+    return NULL;
+}
+
 const mact_edit *mrepair_edit(const mrepair *r)
 {
     return r->planned ? &r->edit : NULL;

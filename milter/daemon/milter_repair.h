@@ -59,6 +59,9 @@ int mrepair_plan(mrepair *r, const itip_config *cfg, const itip_engine *e,
  * Both live until mrepair_reset(). */
 const unsigned char *mrepair_repaired(const mrepair *r);
 const char *mrepair_summary(const mrepair *r);
+/* Why the first repair asked for cannot be made (mverdict_input.repair_note), or NULL when
+ * every one can. */
+const char *mrepair_refusal(const mrepair *r);
 /* The planned edits for mact_apply(), or NULL when there is nothing to send. */
 const mact_edit *mrepair_edit(const mrepair *r);
 /* Frees everything; idempotent (a zeroed mrepair is reset). */

@@ -172,17 +172,29 @@ static char *folded(const itip_config *cfg, const char *suffix, const char *text
     return itip_strbuf_detach(&b, NULL);
 }
 
-/* "pass method=M uid=U", or "ACTION (SEVERITY: RULES) method=M uid=U [dry-run=A]"; then
- * "; NOTE" when the stateful rules were skipped (the note made printable here). */
-static int build_result(mverdict *v, const itip_config *cfg, const char *state_note,
-                        int leadspc)
+/* "; " and NOTE made printable (at most MAX bytes) onto T; NOTE NULL adds nothing.  0 or -1. */
+static int add_note(strbuf *t, const char *prefix, const char *note, size_t max)
 {
-    char *note = state_note ? mverdict_printable(state_note, MV_NOTE_MAX) : NULL;
-    strbuf t;
+    char *p;
     int r;
 
-    if (state_note != NULL && note == NULL)
+    if (note == NULL)
+        return 0;
+    if ((p = mverdict_printable(note, max)) == NULL)
         return -1;
+    r = itip_strbuf_printf(t, "; %s%s", prefix, p);
+    free(p);
+    return r;
+}
+
+/* "pass method=M uid=U", or "ACTION (SEVERITY: RULES) method=M uid=U [dry-run=A]"; then
+ * "; repair not made: WHY" when a repair asked for cannot be made, and "; NOTE" when the
+ * stateful rules were skipped (the notes made printable here). */
+static int build_result(mverdict *v, const itip_config *cfg, const mverdict_input *in,
+                        int leadspc)
+{
+    strbuf t;
+    int r;
 
     itip_strbuf_init(&t, 0);
     if (v->wanted == ITIP_ACT_NONE && !v->error)
@@ -193,11 +205,12 @@ static int build_result(mverdict *v, const itip_config *cfg, const char *state_n
                           v->method, v->uid);
     if (r == 0 && v->action != v->wanted)
         r = itip_strbuf_printf(&t, " dry-run=%s", itip_action_name(v->wanted));
-    if (r == 0 && note != NULL)
-        r = itip_strbuf_printf(&t, "; %s", note);
+    if (r == 0 && !v->error)
+        r = add_note(&t, "repair not made: ", in->repair_note, MV_NOTE_MAX);
+    if (r == 0)
+        r = add_note(&t, "", in->state_note, MV_NOTE_MAX);
     v->result = r == 0 ? folded(cfg, "-Result", t.s, leadspc) : NULL;
     itip_strbuf_free(&t);
-    free(note);
     return v->result ? 0 : -1;
 }
 
@@ -327,7 +340,7 @@ int mverdict_build(mverdict *v, const itip_config *cfg, const mverdict_input *in
      * when on_internal_error asks for tag or more */
     tagged = v->error ? v->action >= ITIP_ACT_TAG : in->calendar_parts > 0 || in->findings->n > 0;
     if (build_strings(v, cfg, in) < 0 ||
-        (tagged && build_result(v, cfg, in->state_note, leadspc) < 0) ||
+        (tagged && build_result(v, cfg, in, leadspc) < 0) ||
         (tagged && v->action >= ITIP_ACT_TAG && build_findings(v, cfg, in, leadspc) < 0) ||
         build_texts(v) < 0) {
         mverdict_free(v);

@@ -89,6 +89,9 @@ local function made()
     t.check(t.starts(t.header(conn, "X-ITIP-Result"),
                      "quarantine (would-fail: reply-attendee-critical-change-missing)"),
             "floating DTSTAMP: X-ITIP-Result: quarantine (...)")
+    local res = (t.header(conn, "X-ITIP-Result") or ""):gsub("\n\t", " ")
+    t.check(res:find("; repair not made: ", 1, true) ~= nil,
+            "floating DTSTAMP: X-ITIP-Result says why the repair was not made")
     mt.disconnect(conn)
 end
 
