@@ -45,6 +45,15 @@ send() { "$PY" "$SEND" 127.0.0.1 "$SMTPD" sender@example.net rcpt@example.com "$
 code_of() { awk -v f="$1" '$1 == f { print $2 }' "$T/sent"; }
 qid_of() { awk -v f="$1" '$1 == f { print $NF }' "$T/sent"; }
 delivered() { sink_find "$T/sink" "$1"; }
+held_once() { # held_once QID: QID is in the hold queue exactly once (postqueue -j)
+    pf_queue_json "$T/pf" >"$T/queue.json"
+    "$PY" - "$T/queue.json" "$1" <<'PYEOF'
+import json, sys
+entries = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+held = [e for e in entries if e["queue_id"] == sys.argv[2]]
+sys.exit(0 if len(held) == 1 and held[0]["queue_name"] == "hold" else 1)
+PYEOF
+}
 median_ms() { awk '{ print $3 }' "$1" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 VGN=0
 start_milter() { # start_milter SOCKET: -f in the background, waits until it listens
@@ -98,13 +107,7 @@ pf_wait_idle "$T/pf" && [ "$(sink_count "$T/sink")" -eq 4 ]
 ok $? "four messages reached the next hop, none waits in the queue"
 
 HOLD=$(qid_of "$S/cancel-method-mismatch.eml")
-pf_queue_json "$T/pf" >"$T/queue.json"
-"$PY" - "$T/queue.json" "$HOLD" <<'PYEOF'
-import json, sys
-entries = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-held = [e for e in entries if e["queue_id"] == sys.argv[2]]
-sys.exit(0 if len(held) == 1 and held[0]["queue_name"] == "hold" else 1)
-PYEOF
+held_once "$HOLD"
 ok $? "would-fail message $HOLD is in the hold queue (postqueue -j: \"queue_name\": \"hold\")"
 postcat -c "$T/pf/etc" -hq "$HOLD" >"$T/held" 2>/dev/null
 head -1 "$T/held" | grep -q "^X-ITIP-Result: quarantine (would-fail: mime-method-param-mismatch)$"
@@ -132,16 +135,6 @@ F=$(delivered plain-forged.1@example.org)
 ok $? "forged X-ITIP-Result and X-ITIP-Finding removed from plain mail"
 grep -q "qid=$HOLD client=127.0.0.1 from=<sender@example.net> method=CANCEL .*action=quarantine" "$LOG"
 ok $? "milter log line carries Postfix's queue id"
-
-held_once() { # held_once QID: QID is in the hold queue exactly once (postqueue -j)
-    pf_queue_json "$T/pf" >"$T/queue.json"
-    "$PY" - "$T/queue.json" "$1" <<'PYEOF'
-import json, sys
-entries = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-held = [e for e in entries if e["queue_id"] == sys.argv[2]]
-sys.exit(0 if len(held) == 1 and held[0]["queue_name"] == "hold" else 1)
-PYEOF
-}
 
 # ---- hostile MIME: a calendar part behind a long boundary or transport padding is held ----
 H="$top_srcdir/t/hostile"
