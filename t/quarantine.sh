@@ -9,10 +9,14 @@
 # --since filter; show prints the envelope, the findings and the decoded calendar lines, and
 # control characters only escaped; recheck says "still held" with the same configuration and
 # "would pass" with one that disables the rule; release delivers to the sink; delete removes
-# from the queue; unknown, malformed and foreign ids exit 2 and are left alone.  The same
-# against Sendmail's quarantine (list, show, recheck, release, delete, a foreign quarantined
-# message).  Needs root, the postfix package and (for the second half) the unpacked
-# Sendmail; skips loudly without them.  TAP output.
+# from the queue; unknown, malformed and foreign ids exit 2 and are left alone.  Then a large
+# hold queue (QUAR_BULK messages, default 10000, held by a second private Postfix without the
+# milter): list shows them all, delete of 3 ids removes those alone, each held message read at
+# most once per command and a command on ids reading only those (postcat runs counted through a
+# wrapper; the times printed as TAP comments, never asserted).  The same against Sendmail's
+# quarantine (list, show, recheck, release, delete, a foreign quarantined message).  Needs
+# root, the postfix package and (for the last part) the unpacked Sendmail; skips loudly
+# without them.  TAP output.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/t/lib/tap.sh"
@@ -198,6 +202,146 @@ pq list >"$T/list3"; grep -q "^no message held by itip-milter$" "$T/list3" && in
 ok $? "nothing of ours left; the foreign held messages untouched"
 pf_stop "$T/pf"
 bg_stop "$MPID"
+
+# ---- a large hold queue: each held message read at most once per command ----
+# A second private Postfix without the milter: the messages carry the X-ITIP-Result the milter
+# would have added, and a header_checks rule puts them on hold as cleanup queues them (the
+# quickest real way into the hold queue: no milter round trip, no queue manager).  A few held
+# by the postmaster's rule instead (X-ITIP-Result: pass) must never be listed.  Every postcat
+# run of itip-quarantine goes through a wrapper first in PATH that logs the queue ids it was
+# given.  Times are printed, never asserted (shared, noisy machines).
+BULK=${QUAR_BULK:-10000}       # held messages of ours
+FOREIGN=5                      # and held by the postmaster
+BPORT=$(free_port)
+ms() { date +%s%N | cut -c1-13; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1000 }'; }
+pf_setup "$T/bulk" "$BPORT" "$SINK" ""
+printf '/^X-ITIP-Result: quarantine/ HOLD\n/^Subject: Held by the postmaster/ HOLD\n' \
+    >"$T/bulk/etc/header_checks"
+postconf -c "$T/bulk/etc" -e "header_checks = regexp:$T/bulk/etc/header_checks" "in_flow_delay = 0"
+touch -d '-1 min' "$T/bulk/etc/main.cf"
+mkdir -p "$T/bin"
+REAL_POSTCAT=$(command -v postcat)
+cat >"$T/bin/postcat" <<WRAPEOF
+#!/bin/sh
+# one line per run: "run" and the queue ids given (options and the -c directory left out)
+{
+    printf run
+    for a; do case \$a in -*|/*) ;; *) printf ' %s' "\$a" ;; esac; done
+    echo
+} >>"$T/postcat.calls"
+exec "$REAL_POSTCAT" "\$@"
+WRAPEOF
+chmod 755 "$T/bin/postcat"
+bq() { PATH="$T/bin:$PATH" "$QUAR" -c "$T/m.conf" --postfix-dir "$T/bulk/etc" "$@" 2>>"$QERR"; }
+calls() { : >"$T/postcat.calls"; }
+runs() { wc -l <"$T/postcat.calls" | tr -d ' '; }
+reads() { tr ' ' '\n' <"$T/postcat.calls" | grep -cv '^run$'; }
+reread() { tr ' ' '\n' <"$T/postcat.calls" | grep -v '^run$' | sort | uniq -d | wc -l | tr -d ' '; }
+hold_count() { find "$T/bulk/spool/hold" -type f | wc -l | tr -d ' '; }
+pf_start "$T/bulk"
+wait_for 10 "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' \
+    "$BPORT"
+t0=$(ms)
+"$PY" - 127.0.0.1 "$BPORT" "$BULK" "$FOREIGN" 8 >"$T/bulk.sent" 2>&1 <<'PYEOF'
+import smtplib, sys, threading
+host, port, n, foreign, sessions = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:6])
+RULE = "mime-method-param-mismatch"
+sent = [0] * sessions
+
+def message(i):
+    if i >= n:
+        head = "X-ITIP-Result: pass\r\nSubject: Held by the postmaster %d\r\n" % i
+    else:
+        head = ("X-ITIP-Result: quarantine (would-fail: %s)\r\n"
+                "X-ITIP-Finding: %s; severity=would-fail; Content-Type method=REQUEST but the "
+                "body says METHOD:CANCEL\r\nSubject: Bulk held %d\r\n" % (RULE, RULE, i))
+    return (head + "From: Bulk <bulk%d@example.net>\r\nTo: rcpt@example.com\r\n"
+            "Message-ID: <bulk.%d@example.net>\r\nDate: Mon, 01 Jun 2026 12:00:00 +0000\r\n"
+            "\r\nheld body %d\r\n" % (i, i, i))
+
+def run(k):
+    s = smtplib.SMTP(host, port, timeout=60)
+    for i in range(k, n + foreign, sessions):
+        s.sendmail("bulk%d@example.net" % i if i else "", ["rcpt@example.com"], message(i))
+        sent[k] += 1
+    s.quit()
+
+threads = [threading.Thread(target=run, args=(k,)) for k in range(sessions)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(sum(sent))
+PYEOF
+wait_for 60 sh -c "[ \$(find '$T/bulk/spool/hold' -type f | wc -l) -ge $((BULK + FOREIGN)) ]"
+t1=$(ms)
+echo "# $(tail -1 "$T/bulk.sent") messages sent and held in $(secs "$t0" "$t1") s"
+[ "$(hold_count)" -eq $((BULK + FOREIGN)) ]
+ok $? "large hold queue: $BULK messages held as itip-milter would have, $FOREIGN by the postmaster"
+
+calls
+t0=$(ms)
+bq list >"$T/blist"; rc=$?
+t1=$(ms)
+echo "# list of $BULK held messages: $(secs "$t0" "$t1") s," \
+    "$(runs) postcat runs, $(reads) messages read"
+[ $rc -eq 0 ] && [ "$(grep -c ' Bulk held [0-9]* ' "$T/blist")" -eq "$BULK" ] &&
+    [ "$(wc -l <"$T/blist")" -eq $((BULK + 1)) ] && ! grep -q "Held by the postmaster" "$T/blist"
+ok $? "list: all $BULK of ours, none of the foreign ones"
+MAXRUNS=$(((BULK + FOREIGN) / 500 + 2))
+[ "$(reads)" -le $((BULK + FOREIGN)) ] && [ "$(reread)" -eq 0 ] && [ "$(runs)" -le $MAXRUNS ]
+ok $? "list: each held message read once, in $MAXRUNS postcat runs at most"
+bq --json list --rule mime-method-param-mismatch >"$T/blist.json"
+[ "$(grep -c '"result":"quarantine (would-fail: mime-method-param-mismatch)"' "$T/blist.json")" \
+    -eq "$BULK" ]
+ok $? "list --json --rule: all $BULK"
+
+bq list --sender '<>' >"$T/bnull"
+NS=$(awk 'NR == 2 { print $1 }' "$T/bnull")
+[ "$(wc -l <"$T/bnull")" -eq 2 ] && grep -q "^$NS .* <>  *Bulk held 0 " "$T/bnull" &&
+    bq show "$NS" | grep -q "^Sender: *<>$"
+ok $? "the null sender (MAILER-DAEMON to postqueue): --sender '<>' lists it, show says <>"
+
+D1=$(awk 'NR > 1 && $4 != "<>" { print $1 }' "$T/blist" | sed -n 1p)
+D2=$(awk 'NR > 1 && $4 != "<>" { print $1 }' "$T/blist" | sed -n 2p)
+D3=$(awk 'NR > 1 && $4 != "<>" { print $1 }' "$T/blist" | sed -n 3p)
+K=$(awk 'NR > 1 && $4 != "<>" { print $1 }' "$T/blist" | sed -n 4p)
+calls
+t0=$(ms)
+bq delete "$D1" "$D2" "$D3" >"$T/bdel"; rc=$?
+t1=$(ms)
+echo "# delete of 3 ids among $BULK: $(secs "$t0" "$t1") s," \
+    "$(runs) postcat runs, $(reads) messages read"
+[ $rc -eq 0 ] && [ "$(grep -c ': deleted$' "$T/bdel")" -eq 3 ]
+ok $? "delete of 3 ids: exit 0, three deleted"
+[ "$(runs)" -le 3 ] && [ "$(reads)" -eq 3 ] && [ "$(reread)" -eq 0 ] &&
+    grep -q " $D1$" "$T/postcat.calls" && grep -q " $D2$" "$T/postcat.calls" &&
+    grep -q " $D3$" "$T/postcat.calls"
+ok $? "delete: only the 3 messages named were read, each once"
+calls
+(TZ=JST-9; export TZ; bq show "$K") >"$T/bshow"; rc=$?
+[ $rc -eq 0 ] && grep -q "^Queue ID: *$K (postfix hold queue)$" "$T/bshow" &&
+    grep -q "^Sender: *bulk[0-9]*@example.net$" "$T/bshow" && [ "$(runs)" -eq 1 ] &&
+    [ "$(reads)" -eq 1 ]
+ok $? "show of one id: one postcat run, that message alone"
+AT=$(sed -n "s/^{\"queue_id\":\"$K\".*\"arrival_time\":\([0-9]*\),.*/\1/p" "$T/blist.json")
+AS=$(date -d "$(sed -n 's/^Arrival: *//p' "$T/bshow")" +%s)
+echo "# arrival of $K: $AT (postqueue -j), $AS (show, from postcat)"
+[ -n "$AT" ] && [ "$AT" = "$AS" ]
+ok $? "show: the arrival read from postcat equals postqueue's, whatever the local time zone"
+FID=$(grep -rlaF "Subject: Held by the postmaster" "$T/bulk/spool/hold" | head -1)
+FID=${FID##*/}
+calls
+bq delete "$FID" >/dev/null; rc=$?
+[ $rc -eq 2 ] && [ "$(runs)" -eq 1 ] && [ "$(reads)" -eq 1 ] && [ -n "$FID" ] &&
+    grep -q " $FID$" "$T/postcat.calls" && [ -n "$(find "$T/bulk/spool/hold" -name "$FID")" ]
+ok $? "a foreign id: refused after reading that message alone, left in the hold queue"
+bq list >"$T/blist2"
+[ "$(wc -l <"$T/blist2")" -eq $((BULK - 2)) ] && ! grep -q "^$D1 \|^$D2 \|^$D3 " "$T/blist2" &&
+    grep -q "^$K " "$T/blist2" && [ "$(hold_count)" -eq $((BULK + FOREIGN - 3)) ]
+ok $? "after the delete: those 3 are gone; the other $((BULK - 3)) and the foreign ones remain"
+pf_stop "$T/bulk"
 
 # ================================ Sendmail ================================
 why=$(sm_available)

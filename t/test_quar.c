@@ -1,8 +1,10 @@
 /*
  * test_quar.c - unit tests of itip-quarantine's pieces that need no MTA: the JSON reader
  * (postqueue -j lines, escapes, depth limit, errors), the held-message header parser and
- * filters, --since parsing, safe printing of hostile text, the calendar lines shown for a
- * finding, and the tool runner (output, exit status, output cap, timeout).  TAP output.
+ * filters, --since parsing, the reader of postcat -e output (sections of a batch, a message
+ * cut short, marker lines inside a body, the envelope, the header block as postcat -h ends it),
+ * the item list, safe printing of hostile text, the calendar lines shown for a finding, and the
+ * tool runner (output, exit status, output cap, timeout, added environment).  TAP output.
  */
 #include "ac-config.h"
 #include <stdio.h>
@@ -115,6 +117,117 @@ static void test_ids_since(void)
        "malformed --since refused");
 }
 
+/* M's text as a new string. */
+static char *text_of(const quar_pcat *m)
+{
+    return strndup(m->text ? m->text : "", m->textlen);
+}
+
+static void test_postcat(void)
+{
+    const char *batch =
+        "*** ENVELOPE RECORDS hold/AAA111 ***\n"
+        "message_size:  497  669  1  0  497  0\n"
+        "message_arrival_time: Thu Dec  3 15:22:25 2026\n"
+        "create_time: Thu Dec  3 15:22:25 2026\n"
+        "sender: alice@example.net\n"
+        "original_recipient: r1@example.com\n"
+        "recipient: r1@example.com\n"
+        "done_recipient: gone@example.com\n"
+        "*** MESSAGE CONTENTS hold/AAA111 ***\n"
+        "Subject: one\n"
+        "*** : an odd but valid header\n"
+        "*** HEADER EXTRACTED hold/AAA111 ***\n"
+        "recipient: r2@example.com\n"
+        "*** MESSAGE FILE END hold/AAA111 ***\n"
+        "*** ENVELOPE RECORDS active/B/BBB222 ***\n"
+        "sender: \n"
+        "*** MESSAGE CONTENTS active/B/BBB222 ***\n"
+        "Subject: cut short\n"
+        "*** ENVELOPE RECORDS hold/CCC333 ***\n"
+        "sender: c@example.net\n"
+        "*** MESSAGE CONTENTS hold/CCC333 ***\n"
+        "Subject: three\n"
+        "*** HEADER EXTRACTED hold/CCC333 ***\n"
+        "*** MESSAGE FILE END hold/CCC333 ***\n";
+    const char *whole =
+        "*** ENVELOPE RECORDS hold/DDD444 ***\n"
+        "sender: d@example.net\n"
+        "*** MESSAGE CONTENTS hold/DDD444 ***\n"
+        "Subject: forged markers\n"
+        "\n"
+        "*** HEADER EXTRACTED hold/DDD444 ***\n"
+        "*** MESSAGE FILE END hold/DDD444 ***\n"
+        "*** ENVELOPE RECORDS hold/EEE555 ***\n"
+        "X-ITIP-Result: quarantine (fake)\n"
+        "*** HEADER EXTRACTED hold/DDD444 ***\n"
+        "*** MESSAGE FILE END hold/DDD444 ***\n";
+    const char *end = batch + strlen(batch), *p, *q;
+    const char *hdr = "A: 1\n\tfolded\nB : 2\n*** : 3\nnot a header\nC: 4\n";
+    quar_pcat m;
+    quar_item it;
+    char *t;
+
+    memset(&it, 0, sizeof it);
+    p = quar_pcat_next(batch, end, 0, &m);
+    ok(p && m.complete && strcmp(m.queue, "hold") == 0 && strcmp(m.id, "AAA111") == 0,
+       "first section: complete, queue and id from the marker");
+    t = text_of(&m);
+    is_str(t, "Subject: one\n*** : an odd but valid header\n", "its header block");
+    free(t);
+    ok(quar_pcat_envelope(&m, &it) == 0, "its envelope records read");
+    ok(it.arrival == 1796311345, "arrival: asctime() in UTC read back exactly");
+    is_str(it.sender, "alice@example.net", "sender");
+    ok(it.nrcpts == 2 && strcmp(it.rcpts[0], "r1@example.com") == 0 &&
+       strcmp(it.rcpts[1], "r2@example.com") == 0,
+       "recipients: envelope and extracted ones, not the done or original ones");
+    quar_item_clear(&it);
+    q = p ? quar_pcat_next(p, end, 0, &m) : NULL;
+    ok(q && !m.complete && strcmp(m.queue, "active") == 0 && strcmp(m.id, "BBB222") == 0,
+       "a section cut short ends at the next envelope marker; hashed path read");
+    t = text_of(&m);
+    is_str(t, "Subject: cut short\n", "the cut section's text");
+    free(t);
+    ok(quar_pcat_envelope(&m, &it) == 0 && it.sender && it.sender[0] == '\0' &&
+       it.arrival == 0, "null sender; no arrival record: 0");
+    quar_item_clear(&it);
+    p = q ? quar_pcat_next(q, end, 0, &m) : NULL;
+    ok(p == end && m.complete && strcmp(m.id, "CCC333") == 0, "third section, the last");
+    ok(quar_pcat_next(batch + 4, end, 0, &m) == NULL, "not at an envelope marker: NULL");
+    end = whole + strlen(whole);
+    p = quar_pcat_next(whole, end, 1, &m);
+    t = text_of(&m);
+    ok(p == end && m.complete && strcmp(m.id, "DDD444") == 0, "with the body: one section");
+    is_str(t, "Subject: forged markers\n\n*** HEADER EXTRACTED hold/DDD444 ***\n"
+           "*** MESSAGE FILE END hold/DDD444 ***\n*** ENVELOPE RECORDS hold/EEE555 ***\n"
+           "X-ITIP-Result: quarantine (fake)\n",
+           "marker lines inside the body are text: the last markers are postcat's");
+    free(t);
+    quar_pcat_next(whole, end - 10, 1, &m);
+    ok(!m.complete, "with the body: incomplete unless the output ends with the end marker");
+    is_int(quar_header_block_len(hdr, strlen(hdr)), 27,
+           "header block: fields, folds, blanks before the colon; ends at a non-header line");
+    is_int(quar_header_block_len("A: 1\n\nB: 2\n", 11), 5, "and at the empty line");
+    is_int(quar_header_block_len("N\xc3\xa9: x\n", 7), 0, "a non-ASCII name is no header");
+}
+
+static void test_list(void)
+{
+    quar_list l;
+    quar_item *it = NULL;
+    size_t i;
+    int good = 1;
+
+    memset(&l, 0, sizeof l);
+    for (i = 0; i < 1000 && good; i++) {
+        it = quar_list_add(&l);
+        good = it && it->id == NULL && (it->id = strdup("X")) != NULL;
+    }
+    ok(good && l.n == 1000 && l.alloc >= 1000 && l.v[999].id, "1000 items added, zeroed");
+    quar_list_free(&l);
+    ok(l.v == NULL && l.n == 0 && l.alloc == 0, "list freed");
+}
+
 /* What quar_put_safe writes for S, as a new string. */
 static char *safe(const char *s, size_t max)
 {
@@ -192,6 +305,9 @@ static void test_run(void)
     char *big[] = { (char *)"sh", (char *)"-c", (char *)"yes", NULL };
     char *slow[] = { (char *)"sleep", (char *)"30", NULL };
     char *none[] = { (char *)"/nonexistent/tool", NULL };
+    char *tz[] = { (char *)"sh", (char *)"-c", (char *)"echo $TZ $QUAR_T", NULL };
+    char e1[] = "TZ=UTC0", e2[] = "QUAR_T=x";
+    char *env[] = { e1, e2, NULL };
     quar_result r;
 
     ok(quar_run(echo, 10, 1024, &r) == 0 && r.status == 3, "exit status returned");
@@ -207,6 +323,9 @@ static void test_run(void)
     ok(quar_run(none, 5, 1024, &r) == 0 && r.status == 127 &&
        strstr(quar_result_text(&r), "cannot run"), "a missing tool: status 127, said so");
     quar_result_free(&r);
+    ok(quar_run_env(tz, env, 10, 1024, &r) == 0 && r.status == 0, "with added environment");
+    is_str(r.out.s, "UTC0 x\n", "the variables reach the tool");
+    quar_result_free(&r);
 }
 
 int main(void)
@@ -214,6 +333,8 @@ int main(void)
     test_json();
     test_headers();
     test_ids_since();
+    test_postcat();
+    test_list();
     test_safe();
     test_lines();
     test_run();

@@ -1,8 +1,10 @@
 /*
- * quar_cmd.c - itip-quarantine's commands (see quar_cmd.h): each loads the held messages
- * through the MTA interface, keeps those itip-milter held, and lists, shows, rechecks,
- * releases or deletes them.  Message content reaches the output only through quar_text.c's
- * escaping or as JSON strings; nothing from a message is ever executed or rendered.
+ * quar_cmd.c - itip-quarantine's commands (see quar_cmd.h): list loads every held message
+ * through the MTA interface and keeps those itip-milter held; show, recheck, release and
+ * delete fetch each message named, and nothing else, checking that itip-milter held it.
+ * Each held message is read at most once per command.  Message content reaches the output
+ * only through quar_text.c's escaping or as JSON strings; nothing from a message is ever
+ * executed or rendered.
  */
 #include "ac-config.h"
 #include <stdio.h>
@@ -26,7 +28,7 @@ static void fail(const char *id, const char *msg)
     fprintf(stderr, "%s\n", msg);
 }
 
-/* Every held message, headers parsed.  0, or -1 (reported). */
+/* Every held message, headers parsed (list).  0, or -1 (reported). */
 static int load(const quar_ctx *q, quar_list *l)
 {
     char err[512];
@@ -47,24 +49,39 @@ static int load(const quar_ctx *q, quar_list *l)
     return 0;
 }
 
-/* The item with queue id ID held by itip-milter, or NULL (reported). */
-static const quar_item *find(const quar_list *l, const char *id)
+/* The message with queue id ID held by itip-milter, read once into IT (zeroed here; the
+ * caller clears it) and, when MSG is not NULL, whole into MSG (the caller frees it).  0, or
+ * -1 (reported). */
+static int fetch(const quar_ctx *q, const char *id, quar_item *it, strbuf *msg)
 {
-    size_t i;
+    char err[512];
+    int rc;
 
+    memset(it, 0, sizeof *it);
+    if (msg)
+        itip_strbuf_init(msg, 0);
     if (!quar_id_valid(id)) {
         fail(id, "not a queue id");
-        return NULL;
+        return -1;
     }
-    for (i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].id, id) == 0) {
-            if (quar_item_ours(&l->v[i]))
-                return &l->v[i];
-            fail(id, "held, but not by itip-milter: left alone");
-            return NULL;
-        }
-    fail(id, "no such message held by itip-milter");
-    return NULL;
+    rc = q->mta->get(&q->mopts, id, it, msg, err, sizeof err);
+    if (rc < 0) {
+        fail(id, err);
+        return -1;
+    }
+    if (rc == 1) {
+        fail(id, "no such message held by itip-milter");
+        return -1;
+    }
+    if (quar_item_parse_headers(it, q->cfg->header_prefix) < 0) {
+        fail(id, "out of memory");
+        return -1;
+    }
+    if (!quar_item_ours(it)) {
+        fail(id, "held, but not by itip-milter: left alone");
+        return -1;
+    }
+    return 0;
 }
 
 typedef enum { T_SHORT, T_LONG, T_ISO } time_style;
@@ -246,20 +263,16 @@ int quar_cmd_list(const quar_ctx *q)
     return QUAR_OK;
 }
 
-/* Re-analyses IT with the current configuration.  0, or -1 (reported). */
-static int recheck_item(const quar_ctx *q, const quar_item *it, quar_check *c)
+/* Re-analyses IT (the whole message: MSG) with the current configuration.  0, or -1
+ * (reported). */
+static int recheck_item(const quar_ctx *q, const quar_item *it, const strbuf *msg,
+                        quar_check *c)
 {
-    strbuf msg;
     char err[512];
     int rc;
 
-    if (q->mta->message(&q->mopts, it, &msg, err, sizeof err) < 0) {
-        fail(it->id, err);
-        return -1;
-    }
-    rc = quar_check_run(c, q->cfg, q->store, msg.s ? msg.s : "", msg.len, it->arrival, err,
+    rc = quar_check_run(c, q->cfg, q->store, msg->s ? msg->s : "", msg->len, it->arrival, err,
                         sizeof err);
-    itip_strbuf_free(&msg);
     if (rc < 0)
         fail(it->id, err);
     return rc;
@@ -345,7 +358,7 @@ static void show_lines(const quar_check *c)
     }
 }
 
-static int show_one(const quar_ctx *q, const quar_item *it)
+static int show_one(const quar_ctx *q, const quar_item *it, const strbuf *msg)
 {
     static int shown;
     quar_check c;
@@ -354,7 +367,7 @@ static int show_one(const quar_ctx *q, const quar_item *it)
     if (shown++)
         putchar('\n');        /* a blank line between messages */
     show_envelope(q, it);
-    if (recheck_item(q, it, &c) < 0)
+    if (recheck_item(q, it, msg, &c) < 0)
         return QUAR_ERROR;
     show_lines(&c);
     fputs("Recheck:     ", stdout);
@@ -364,29 +377,31 @@ static int show_one(const quar_ctx *q, const quar_item *it)
     return rc;
 }
 
-/* Runs FN on each queue id of IDS; the worst return code. */
-static int each(const quar_ctx *q, char *const *ids, int n,
-                int (*fn)(const quar_ctx *, const quar_item *))
+/* Runs FN on each queue id of IDS, fetching that message alone (whole when WHOLE); the worst
+ * return code. */
+static int each(const quar_ctx *q, char *const *ids, int n, int whole,
+                int (*fn)(const quar_ctx *, const quar_item *, const strbuf *))
 {
-    quar_list l;
-    int i, rc = QUAR_OK;
+    int i, r, rc = QUAR_OK;
 
-    if (load(q, &l) < 0)
-        return QUAR_ERROR;
     for (i = 0; i < n; i++) {
-        const quar_item *it = find(&l, ids[i]);
-        int r = it ? fn(q, it) : QUAR_ERROR;
+        quar_item it;
+        strbuf msg;
+        r = fetch(q, ids[i], &it, whole ? &msg : NULL) < 0 ? QUAR_ERROR
+                                                            : fn(q, &it, whole ? &msg : NULL);
         if (r > rc)
             rc = r;
+        quar_item_clear(&it);
+        if (whole)
+            itip_strbuf_free(&msg);
         fflush(stdout);
     }
-    quar_list_free(&l);
     return rc;
 }
 
 int quar_cmd_show(const quar_ctx *q, char *const *ids, int n)
 {
-    return each(q, ids, n, show_one);
+    return each(q, ids, n, 1, show_one);
 }
 
 static void recheck_json(const quar_item *it, const quar_check *c)
@@ -408,12 +423,12 @@ static void recheck_json(const quar_item *it, const quar_check *c)
     fputs("]}\n", stdout);
 }
 
-static int recheck_one_text(const quar_ctx *q, const quar_item *it)
+static int recheck_one_text(const quar_ctx *q, const quar_item *it, const strbuf *msg)
 {
     quar_check c;
     int rc;
 
-    if (recheck_item(q, it, &c) < 0)
+    if (recheck_item(q, it, msg, &c) < 0)
         return QUAR_ERROR;
     printf("%s: ", it->id);
     put_verdict(stdout, &c.verdict);
@@ -423,12 +438,12 @@ static int recheck_one_text(const quar_ctx *q, const quar_item *it)
     return rc;
 }
 
-static int recheck_one_json(const quar_ctx *q, const quar_item *it)
+static int recheck_one_json(const quar_ctx *q, const quar_item *it, const strbuf *msg)
 {
     quar_check c;
     int rc;
 
-    if (recheck_item(q, it, &c) < 0)
+    if (recheck_item(q, it, msg, &c) < 0)
         return QUAR_ERROR;
     recheck_json(it, &c);
     rc = c.verdict.action >= ITIP_ACT_QUARANTINE ? QUAR_HELD : QUAR_OK;
@@ -438,13 +453,14 @@ static int recheck_one_json(const quar_ctx *q, const quar_item *it)
 
 int quar_cmd_recheck(const quar_ctx *q, char *const *ids, int n)
 {
-    return each(q, ids, n, q->json ? recheck_one_json : recheck_one_text);
+    return each(q, ids, n, 1, q->json ? recheck_one_json : recheck_one_text);
 }
 
-static int release_one(const quar_ctx *q, const quar_item *it)
+static int release_one(const quar_ctx *q, const quar_item *it, const strbuf *msg)
 {
     char err[512];
 
+    (void)msg;
     if (q->mta->release(&q->mopts, it, err, sizeof err) < 0) {
         fail(it->id, err);
         return QUAR_ERROR;
@@ -453,10 +469,11 @@ static int release_one(const quar_ctx *q, const quar_item *it)
     return QUAR_OK;
 }
 
-static int delete_one(const quar_ctx *q, const quar_item *it)
+static int delete_one(const quar_ctx *q, const quar_item *it, const strbuf *msg)
 {
     char err[512];
 
+    (void)msg;
     if (q->mta->discard(&q->mopts, it, err, sizeof err) < 0) {
         fail(it->id, err);
         return QUAR_ERROR;
@@ -467,10 +484,10 @@ static int delete_one(const quar_ctx *q, const quar_item *it)
 
 int quar_cmd_release(const quar_ctx *q, char *const *ids, int n)
 {
-    return each(q, ids, n, release_one);
+    return each(q, ids, n, 0, release_one);
 }
 
 int quar_cmd_delete(const quar_ctx *q, char *const *ids, int n)
 {
-    return each(q, ids, n, delete_one);
+    return each(q, ids, n, 0, delete_one);
 }

@@ -1,7 +1,7 @@
 /*
- * quar_run.c - fork/execvp of an MTA tool with captured, bounded output and a bounded wait
- * (see quar_run.h).  Never goes through a shell, never waits without a deadline, never
- * leaves a descriptor or a zombie behind.
+ * quar_run.c - fork/execvp of an MTA tool with captured, bounded output and a bounded wait,
+ * optionally with extra environment variables (see quar_run.h).  Never goes through a shell,
+ * never waits without a deadline, never leaves a descriptor or a zombie behind.
  */
 #include "ac-config.h"
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "quar_run.h"
 
 #define POLL_SLICE_MS 100       /* how often the child's exit is checked while reading */
+#define NAP_FIRST_US 500        /* after the pipes closed: first wait for the exit status */
 
 static void set_why(quar_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -43,8 +44,9 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* In the child: stdin from /dev/null, stdout and stderr to the pipes, its own process group. */
-static void child(char *const argv[], int outfd, int errfd)
+/* In the child: stdin from /dev/null, stdout and stderr to the pipes, its own process group,
+ * ENV (NAME=VALUE strings, or NULL) added to the environment. */
+static void child(char *const argv[], char *const env[], int outfd, int errfd)
 {
     int nul = open("/dev/null", O_RDONLY);
 
@@ -52,6 +54,9 @@ static void child(char *const argv[], int outfd, int errfd)
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
         _exit(126);
     signal(SIGPIPE, SIG_DFL);
+    while (env && *env)
+        if (putenv(*env++) != 0)
+            _exit(126);
     execvp(argv[0], argv);
     fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -83,6 +88,7 @@ static int drain(int fd, strbuf *b, int is_err, quar_result *r)
 static int pump(pid_t pid, int fds[2], double deadline, quar_result *r)
 {
     int st = 0, done = 0, ready = 1;
+    useconds_t nap = NAP_FIRST_US;
 
     while (!done || ready) {
         struct pollfd p[2];
@@ -105,8 +111,13 @@ static int pump(pid_t pid, int fds[2], double deadline, quar_result *r)
                     fds[which] = -1;
                 }
             }
-        else if (k == 0 && !done)
-            usleep(POLL_SLICE_MS * 1000);
+        else if (k == 0 && !done) {
+            /* both pipes closed: the child is normally exiting right now, so look again
+             * soon, backing off to the slice for one that closed them and runs on */
+            usleep(nap);
+            if (nap < POLL_SLICE_MS * 1000)
+                nap *= 2;
+        }
         if (r->why || now_s() > deadline) {
             set_why(r, "%s", "timed out");
             if (!done) {
@@ -121,6 +132,12 @@ static int pump(pid_t pid, int fds[2], double deadline, quar_result *r)
 }
 
 int quar_run(char *const argv[], int timeout, size_t out_cap, quar_result *r)
+{
+    return quar_run_env(argv, NULL, timeout, out_cap, r);
+}
+
+int quar_run_env(char *const argv[], char *const env[], int timeout, size_t out_cap,
+                 quar_result *r)
 {
     int po[2], pe[2], fds[2], st, i;
     pid_t pid;
@@ -141,7 +158,7 @@ int quar_run(char *const argv[], int timeout, size_t out_cap, quar_result *r)
     }
     pid = fork();
     if (pid == 0)
-        child(argv, po[1], pe[1]);
+        child(argv, env, po[1], pe[1]);
     close(po[1]);
     close(pe[1]);
     fds[0] = po[0];

@@ -1,7 +1,7 @@
 /*
  * quar_run.h - runs an MTA tool for itip-quarantine: an argument vector (never a shell
  * string), standard input /dev/null, standard output and error captured into bounded buffers,
- * a bounded wait.  Exports quar_run() and quar_result_free().
+ * a bounded wait.  Exports quar_run(), quar_run_env() and quar_result_free().
  *
  * Past the deadline the child's process group is killed.  The wait ends when the child
  * itself exits, even if a grandchild it left behind (Sendmail's queue runner) still holds the
@@ -27,6 +27,10 @@ typedef struct {
  * was killed by a signal, or wrote more than OUT_CAP bytes: R->why then says which.
  * R is initialised here; free it with quar_result_free() in every case. */
 int quar_run(char *const argv[], int timeout, size_t out_cap, quar_result *r);
+/* The same with ENV (NAME=VALUE strings, NULL-terminated; NULL for none) added to the
+ * tool's environment. */
+int quar_run_env(char *const argv[], char *const env[], int timeout, size_t out_cap,
+                 quar_result *r);
 void quar_result_free(quar_result *r);     /* idempotent */
 
 /* A one-line summary of a failed or unsuccessful run for error messages: R->why, or the first

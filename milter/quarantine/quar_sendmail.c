@@ -5,9 +5,11 @@
  * quarantined: T arrival, S sender, R recipients, q reason, H headers) and df<ID> (the body).
  * They are read directly, from --sendmail-queue DIR, else the QueueDirectory of the
  * configuration file (--sendmail-config, default /etc/mail/sendmail.cf), else
- * /var/spool/mqueue; with qf/ and df/ subdirectories when those exist.  Release runs
- * `sendmail -qQ -qI<ID> -Q` (drop the quarantine) then `sendmail -qI<ID>` (a queue run for
- * it); delete takes Sendmail's lock on the hf file and removes df, xf and hf.
+ * /var/spool/mqueue; with qf/ and df/ subdirectories when those exist.  list reads every hf
+ * file once; a command on queue ids reads only hf<ID> (and df<ID> for show and recheck), once
+ * per id.  Release runs `sendmail -qQ -qI<ID> -Q` (drop the quarantine) then `sendmail
+ * -qI<ID>` (a queue run for it); delete takes Sendmail's lock on the hf file and removes df,
+ * xf and hf.
  * Never writes a queue file; runs only the sendmail program given, by argument vector.
  */
 #include "ac-config.h"
@@ -204,27 +206,25 @@ static int parse_qf(quar_item *it, char *qf)
     return rc;
 }
 
-/* Reads hf<ID> into a new item of OUT; a file that vanished meanwhile is skipped. */
-static int take_file(const sm_dirs *d, const char *name, quar_list *out, char *err,
-                     size_t errlen)
+/* Reads hf<ID> into IT (zeroed): 0; 1 when there is no such file (not quarantined, or it
+ * left the quarantine meanwhile); -1 with ERR. */
+static int read_hf(const sm_dirs *d, const char *id, quar_item *it, char *err, size_t errlen)
 {
     char path[8192];
     strbuf b;
-    quar_item *it;
     int rc = -1;
 
-    snprintf(path, sizeof path, "%s/%s", d->qf, name);
+    snprintf(path, sizeof path, "%s/hf%s", d->qf, id);
     itip_strbuf_init(&b, QUAR_MAX_OUTPUT);
     if (slurp(path, &b) < 0) {
         itip_strbuf_free(&b);
         if (errno == ENOENT)
-            return 0;
+            return 1;
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    it = quar_list_add(out);
-    if (it && (it->id = strdup(name + 2)) && (it->path = strdup(path)) &&
-        (it->sender = strdup("")) && parse_qf(it, b.s ? b.s : (char *)"") == 0)
+    if ((it->id = strdup(id)) && (it->path = strdup(path)) && (it->sender = strdup("")) &&
+        parse_qf(it, b.s ? b.s : (char *)"") == 0)
         rc = 0;
     else
         snprintf(err, errlen, "out of memory");
@@ -232,11 +232,13 @@ static int take_file(const sm_dirs *d, const char *name, quar_list *out, char *e
     return rc;
 }
 
+/* Every hf file of the queue directory, each read once. */
 static int sm_list(const quar_mta_opts *o, quar_list *out, char *err, size_t errlen)
 {
     sm_dirs d;
     DIR *dir;
     struct dirent *de;
+    quar_item *it;
     int rc = 0;
 
     if (find_dirs(o, &d, err, errlen) < 0)
@@ -246,27 +248,42 @@ static int sm_list(const quar_mta_opts *o, quar_list *out, char *err, size_t err
         snprintf(err, errlen, "%s: %s", d.qf, strerror(errno));
         return -1;
     }
-    while (rc == 0 && (de = readdir(dir)) != NULL)
-        if (strncmp(de->d_name, "hf", 2) == 0 && quar_id_valid(de->d_name + 2))
-            rc = take_file(&d, de->d_name, out, err, errlen);
+    while (rc == 0 && (de = readdir(dir)) != NULL) {
+        if (strncmp(de->d_name, "hf", 2) != 0 || !quar_id_valid(de->d_name + 2))
+            continue;
+        if ((it = quar_list_add(out)) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else if ((rc = read_hf(&d, de->d_name + 2, it, err, errlen)) == 1) {
+            quar_item_clear(it);        /* gone meanwhile */
+            out->n--;
+            rc = 0;
+        }
+    }
     closedir(dir);
     return rc;
 }
 
-static int sm_message(const quar_mta_opts *o, const quar_item *it, strbuf *msg, char *err,
-                      size_t errlen)
+/* hf<ID> alone, and with MSG its header block, an empty line and df<ID>. */
+static int sm_get(const quar_mta_opts *o, const char *id, quar_item *it, strbuf *msg,
+                  char *err, size_t errlen)
 {
     sm_dirs d;
     char path[8192];
+    int rc;
 
+    if (msg)
+        itip_strbuf_init(msg, QUAR_MAX_OUTPUT);
     if (find_dirs(o, &d, err, errlen) < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/df%s", d.df, it->id);
-    itip_strbuf_init(msg, QUAR_MAX_OUTPUT);
+    rc = read_hf(&d, id, it, err, errlen);
+    if (rc != 0 || msg == NULL)
+        return rc;
+    snprintf(path, sizeof path, "%s/df%s", d.df, id);
+    errno = 0;
     if (itip_strbuf_printf(msg, "%s\n", it->headers ? it->headers : "") < 0 ||
         slurp(path, msg) < 0) {
         snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : "out of memory");
-        itip_strbuf_free(msg);
         return -1;
     }
     return 0;
@@ -363,5 +380,5 @@ static int sm_discard(const quar_mta_opts *o, const quar_item *it, char *err, si
     return rc;
 }
 
-const quar_mta quar_sendmail = { "sendmail", "quarantine", sm_list, sm_message, sm_release,
+const quar_mta quar_sendmail = { "sendmail", "quarantine", sm_list, sm_get, sm_release,
                                  sm_discard };
