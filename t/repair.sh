@@ -196,6 +196,27 @@ PYEOF
 ok $? "top level: Content-Type keeps its text and fold, gains method=REQUEST; body byte-identical"
 sed 's/^/# /' "$T/cmp.out"
 
+# signed content is never rewritten: with a tag fallback the signed messages are delivered,
+# their bodies byte-identical, and X-ITIP-Result says why the repair was not made
+reload "$REPAIR
+actions = { would-fail = \"tag\"; };"
+ok $? "reload: fallback tag"
+"$PY" "$top_srcdir/t/lib/smtpsend.py" 127.0.0.1 "$SMTPD" anton@example.net olga@legacy.example \
+    "$R/signed-smime.eml" "$R/signed-pgp.eml" "$R/dkim-signed.eml" >"$T/sent" 2>&1
+sed 's/^/# /' "$T/sent"
+pf_wait_idle "$T/pf" && [ "$(sink_count "$T/sink")" -eq 7 ]
+ok $? "signed messages: accepted and delivered"
+for m in signed-smime signed-pgp dkim-signed; do
+    id=$(tr -d '\r' <"$R/$m.eml" | sed -n 's/^Message-ID: <\(.*\)>$/\1/p')
+    F=$(sink_find "$T/sink" "$id")
+    tr -d '\r' <"$R/$m.eml" | sed '1,/^$/d' >"$T/sent.body"
+    [ -n "$F" ] && sink_body "$F" | tr -d '\r' | cmp -s - "$T/sent.body"
+    ok $? "$m: delivered with a byte-identical body"
+    [ -n "$F" ] && sed '/^$/q' "$F" | sed -e ':a' -e 'N;$!ba' -e 's/\n\t/ /g' |
+        grep -q "^X-ITIP-Result: tag (would-fail: reply-attendee-critical-change-missing) .*; repair not made: .*\(signed\|DKIM\)"
+    ok $? "$m: X-ITIP-Result: tag, and why the repair was not made"
+done
+
 bg_stop "$MPID"
 ! grep -q "ERROR: .*Sanitizer\|runtime error:" "$LOG"
 ok $? "no AddressSanitizer / UBSan report in the milter's output (sanitizer builds)"

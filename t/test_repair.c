@@ -1,26 +1,48 @@
 /*
  * test_repair.c - the repair action of the engine (repair.h) on the messages of t/repair/:
  * each repair for base64, quoted-printable (real and encoded line breaks) and 7bit/8bit parts,
- * CRLF and LF, nested multiparts; the result differs from the original only inside the
- * calendar part; the engine run again no longer reports the repaired findings (and nothing
- * new); repairs that cannot be made say so and leave the bytes alone; the milter's view (the
- * body only, from an offset) gives the same bytes; a calendar part that is the whole message
- * gets method= in its Content-Type header, described for the milter (which gets the header
- * block apart from the body) and the body left alone; the configuration helpers; real REPLYs
- * of the shared corpus (skipped where absent).
+ * CRLF, LF, CR CR LF and lone-CR line ends, nested multiparts; the result differs from the
+ * original only inside the calendar part; the engine run again no longer reports the
+ * repaired findings (and nothing new), and libical reads the repaired calendar with its
+ * critical-change stamp equal to DTSTAMP; base64 keeps the sender's line length (4 when all
+ * lines are 4, 76 where they vary); repairs that cannot be made say so and leave the bytes
+ * alone (a lone CR that libical does not take for a line end, signed content: multipart/
+ * signed, a DKIM-Signature unless repair_signed); a repair that does not read back is
+ * refused (a Content-Type quote that never closes, a copied stamp in the future, the line
+ * model before issue 12 through its test switch); the milter's view (the body only, from an offset) gives the same bytes;
+ * a calendar part that is the whole message gets method= in its Content-Type header,
+ * described for the milter (which gets the header block apart from the body) and the body
+ * left alone; the configuration helpers; real REPLYs of the shared corpus (skipped where
+ * absent).
  */
 #include "ac-config.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <libical/ical.h>
 #include "base/config.h"
 #include "engine/engine.h"
 #include "repair/repair.h"
 #include "tap.h"
 
 #define NOW 1780308300          /* 2026-06-01T10:05:00Z, five minutes after the DTSTAMPs */
-#define STAMP "X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE:20260601T100000Z"
+#define CC "X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE"
+#define STAMP CC ":20260601T100000Z"
+#define NOT_READ_BACK "the repaired calendar did not parse back: "
+
+/* The repair layer's test switch (milter/repair/repair_impl.h): the line model before
+ * issue 12, which took every lone CR for a line end. */
+extern int rp_test_cr_is_eol;
+
+/* The configuration of the cases: repair asked for. */
+#define REPAIR_CONF "legacy_cdo_domains = [ \"legacy.example\" ];\n"                         \
+                    "rules = {\n"                                                           \
+                    "  reply-attendee-critical-change-missing = { action = \"repair\"; };\n" \
+                    "  reply-attendee-critical-change-invalid = { action = \"repair\"; };\n" \
+                    "  datetime-filetime-zero = { action = \"repair\"; };\n"                 \
+                    "  mime-method-param-missing = { action = \"repair\"; };\n"              \
+                    "};\n"
 
 static const char *srcdir;
 
@@ -118,6 +140,30 @@ static char *calendar_text(const itip_config *cfg, const char *msg, size_t len)
     return s;
 }
 
+/* True when libical reads TEXT with every VEVENT carrying the critical-change stamp, equal
+ * to its DTSTAMP. */
+static int stamp_equals_dtstamp(const char *text)
+{
+    icalcomponent *root = text ? icalparser_parse_string(text) : NULL, *ev;
+    int n = 0, good = 0;
+
+    ev = root ? icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT) : NULL;
+    for (; ev; ev = icalcomponent_get_next_component(root, ICAL_VEVENT_COMPONENT)) {
+        icalproperty *dt = icalcomponent_get_first_property(ev, ICAL_DTSTAMP_PROPERTY), *x;
+        const char *want = dt ? icalproperty_get_value_as_string(dt) : NULL;
+        int found = 0;
+        n++;
+        for (x = icalcomponent_get_first_property(ev, ICAL_X_PROPERTY); x;
+             x = icalcomponent_get_next_property(ev, ICAL_X_PROPERTY))
+            if (strcmp(icalproperty_get_x_name(x), CC) == 0)
+                found += want && strcmp(icalproperty_get_value_as_string(x), want) == 0;
+        good += found == 1;
+    }
+    if (root)
+        icalcomponent_free(root);
+    return n > 0 && good == n;
+}
+
 /* Every line of BODY (between the offsets) ends like EOL ("\r\n" or "\n") and, when MAXLEN,
  * is at most MAXLEN long.  Returns the length of the longest line. */
 static size_t lines_ok(const char *s, size_t from, size_t to, const char *eol, size_t maxlen,
@@ -146,7 +192,7 @@ typedef struct {
     const char *file;
     const char *rules[3];       /* rules asked for and expected to be repaired */
     const char *failed;         /* a rule whose repair is expected to fail, or NULL */
-    const char *eol;
+    const char *eol;            /* "\r\n", "\n", "\r\r\n" or "\r" */
     size_t maxline;             /* longest line of the new calendar body, 0: any */
     const char *expect;         /* a line the new calendar text must hold */
 } rcase;
@@ -167,6 +213,27 @@ static void same_outside(const char *name, const char *a, size_t alen, const cha
     ok(suf >= alen - to, "%s: bytes after the calendar part unchanged", name);
 }
 
+/* S with CR and LF written as \r and \n, for a test's description. */
+static const char *shown(const char *s, char *buf, size_t n)
+{
+    size_t k = 0;
+
+    for (; *s && k + 3 < n; s++)
+        if (*s == '\r' || *s == '\n') {
+            buf[k++] = '\\';
+            buf[k++] = *s == '\r' ? 'r' : 'n';
+        } else
+            buf[k++] = *s;
+    buf[k] = '\0';
+    return buf;
+}
+
+static const char *eol_name(const char *eol)
+{
+    return strcmp(eol, "\r\n") == 0 ? "CRLF" : strcmp(eol, "\n") == 0 ? "LF"
+         : strcmp(eol, "\r") == 0 ? "CR" : "CR CR LF";
+}
+
 static void run_case(const itip_config *cfg, const rcase *c)
 {
     size_t len, i, n;
@@ -177,11 +244,13 @@ static void run_case(const itip_config *cfg, const rcase *c)
     const itip_calpart *p = itip_engine_calpart(e, 0);
     itip_repair r;
     unsigned long long from;
+    char buf[200];
     int bad = 0;
 
     n = itip_repair_wanted(cfg, f, want);
     ok(n > 0 && p != NULL, "%s: %zu finding(s) ask for repair", c->file, n);
-    ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0, "%s: repair runs", c->file);
+    ok(itip_repair_make(&r, cfg, NOW, e, want, msg, len, 0, NULL, 0) == 0, "%s: repair runs",
+       c->file);
     for (i = 0; i < 3 && c->rules[i]; i++) {
         const itip_repair_item *it = item(&r, c->rules[i]);
         ok(it && it->done, "%s: %s repaired (%s)", c->file, c->rules[i], it ? it->text : "-");
@@ -216,15 +285,18 @@ static void run_case(const itip_config *cfg, const rcase *c)
     i = lines_ok(r.out, p->body_start, p->body_end, c->eol, c->maxline, &bad);
     ok(!bad && (c->maxline == 0 || i == c->maxline),
        "%s: new calendar body keeps %s line ends%s (longest line %zu)", c->file,
-       c->eol[0] == '\r' ? "CRLF" : "LF", c->maxline ? " and the line length" : "", i);
+       eol_name(c->eol), c->maxline ? " and the line length" : "", i);
     itip_engine_free(e2);
 
     before = calendar_text(cfg, msg, len);
     after = calendar_text(cfg, r.out, r.outlen);
     ok(before && after && strstr(after, c->expect) != NULL, "%s: the calendar holds '%s'",
-       c->file, c->expect);
+       c->file, shown(c->expect, buf, sizeof buf));
     ok(before && after && strlen(after) - strlen(before) < 80,
        "%s: the calendar text grew by one line at most", c->file);
+    if (strncmp(c->rules[0], "reply-attendee-critical-change", 30) == 0)
+        ok(stamp_equals_dtstamp(after), "%s: libical reads the repaired calendar, its "
+           CC " equal to DTSTAMP", c->file);
     free(before);
     free(after);
 out:
@@ -234,7 +306,8 @@ out:
     free(msg);
 }
 
-/* The milter's view: only the body, from the offset where it starts in the stream. */
+/* The milter's view: only the body, from the offset where it starts in the stream, with the
+ * header block apart (needed to rule out a DKIM-Signature). */
 static void test_body_only(const itip_config *cfg)
 {
     size_t len, hlen;
@@ -242,26 +315,33 @@ static void test_body_only(const itip_config *cfg)
     itip_engine *e = check(cfg, msg, len);
     const itip_findings *f = itip_engine_findings(e);
     unsigned char *want = calloc(f->n + 1, 1);
-    itip_repair whole, body, cut;
+    itip_repair whole, body, cut, nohead;
     int rc;
 
     hlen = (size_t)(strstr(msg, "\r\n\r\n") - msg) + 4;
     itip_repair_wanted(cfg, f, want);
-    ok(itip_repair_run(&whole, e, want, msg, len, 0, NULL, 0) == 0 &&
-       itip_repair_run(&body, e, want, msg + hlen, len - hlen, hlen, NULL, 0) == 0,
+    ok(itip_repair_make(&whole, cfg, NOW, e, want, msg, len, 0, NULL, 0) == 0 &&
+       itip_repair_make(&body, cfg, NOW, e, want, msg + hlen, len - hlen, hlen, msg, hlen) == 0,
        "body only: repair runs");
     ok(whole.out && body.out && body.outlen + hlen == whole.outlen &&
        memcmp(body.out, whole.out + hlen, body.outlen) == 0,
        "body only: the same new body as from the whole message");
     /* bytes cut short: nothing is made, the reason is given */
-    rc = itip_repair_run(&cut, e, want, msg + hlen, 200, hlen, NULL, 0);
+    rc = itip_repair_make(&cut, cfg, NOW, e, want, msg + hlen, 200, hlen, msg, hlen);
     ok(rc == 0 && cut.out == NULL && cut.nitems == 1 && !cut.items[0].done &&
-       strstr(cut.items[0].text, "not kept"), "body cut short: not repaired (%s)",
+       strstr(cut.items[0].text, "bytes were not kept"), "body cut short: not repaired (%s)",
        cut.nitems ? cut.items[0].text : "-");
     ok(cut.repaired && !cut.repaired[0], "body cut short: the finding is not marked repaired");
+    /* no header block: a DKIM-Signature cannot be ruled out */
+    rc = itip_repair_make(&nohead, cfg, NOW, e, want, msg + hlen, len - hlen, hlen, NULL, 0);
+    ok(rc == 0 && nohead.out == NULL && nohead.nitems == 1 && !nohead.items[0].done &&
+       strstr(nohead.items[0].text, "DKIM-Signature cannot be ruled out"),
+       "body without the header block: not repaired (%s)",
+       nohead.nitems ? nohead.items[0].text : "-");
     itip_repair_free(&whole);
     itip_repair_free(&body);
     itip_repair_free(&cut);
+    itip_repair_free(&nohead);
     free(want);
     itip_engine_free(e);
     free(msg);
@@ -273,6 +353,7 @@ static void test_body_only(const itip_config *cfg)
 #define OLD_CT " text/calendar;\r\n\tcharset=\"utf-8\""
 static void test_header_change(const itip_config *cfg)
 {
+    itip_config *unsigned_ok = conf(REPAIR_CONF "repair_signed = true;\n");
     size_t len, hlen;
     char *msg = slurp("top-level-request.eml", &len), *sum;
     itip_engine *e = check(cfg, msg, len), *e2;
@@ -284,9 +365,10 @@ static void test_header_change(const itip_config *cfg)
     hlen = (size_t)(strstr(msg, "\r\n\r\n") - msg) + 4;
     ok(itip_repair_wanted(cfg, f, want) == 1 && has_rule(e, "mime-method-param-missing"),
        "top level: mime-method-param-missing asks for repair");
-    ok(itip_repair_run(&whole, e, want, msg, len, 0, NULL, 0) == 0 &&
-       itip_repair_run(&body, e, want, msg + hlen, len - hlen, hlen, msg, hlen) == 0 &&
-       itip_repair_run(&nohead, e, want, msg + hlen, len - hlen, hlen, NULL, 0) == 0,
+    ok(itip_repair_make(&whole, cfg, NOW, e, want, msg, len, 0, NULL, 0) == 0 &&
+       itip_repair_make(&body, cfg, NOW, e, want, msg + hlen, len - hlen, hlen, msg, hlen) == 0 &&
+       itip_repair_make(&nohead, unsigned_ok, NOW, e, want, msg + hlen, len - hlen, hlen, NULL,
+                        0) == 0,
        "top level: repair runs (whole message, body with header block, body alone)");
     it = item(&whole, "mime-method-param-missing");
     ok(it && it->done && strcmp(it->text, "Content-Type method=REQUEST added") == 0,
@@ -312,8 +394,9 @@ static void test_header_change(const itip_config *cfg)
     ok(e2 && itip_engine_findings(e2)->n == 0, "top level: checked again, no finding left");
     itip_engine_free(e2);
     it = item(&nohead, "mime-method-param-missing");
-    ok(it && !it->done && strstr(it->text, "not kept") && nohead.header.name == NULL &&
-       nohead.out == NULL, "top level, header block not given: not repaired (%s)",
+    ok(it && !it->done && strstr(it->text, "header was not kept") &&
+       nohead.header.name == NULL && nohead.out == NULL,
+       "top level, header block not given (repair_signed): not repaired (%s)",
        it ? it->text : "-");
     itip_repair_free(&whole);
     itip_repair_free(&body);
@@ -321,6 +404,7 @@ static void test_header_change(const itip_config *cfg)
     free(want);
     itip_engine_free(e);
     free(msg);
+    itip_config_free(unsigned_ok);
 }
 
 /* A rule without a repair, and a severity-wide "repair". */
@@ -337,7 +421,8 @@ static void test_unsupported(void)
     itip_repair r;
 
     ok(itip_repair_wanted(cfg, f, want) == 1, "actions.degrade = repair: one finding wants it");
-    ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0, "unsupported: repair runs");
+    ok(itip_repair_make(&r, cfg, NOW, e, want, msg, len, 0, NULL, 0) == 0,
+       "unsupported: repair runs");
     it = item(&r, "reply-dtstamp-invalid");
     ok(it && !it->done && strstr(it->text, "no repair exists"), "reply-dtstamp-invalid: %s",
        it ? it->text : "-");
@@ -377,7 +462,8 @@ static void test_corpus(void)
         "ccs-calendarserver/good_reply", "bluemind/bluemind.reply.eml",
         "bluemind/google.reply.accept.eml",
     };
-    itip_config *cfg = conf("legacy_cdo_domains = [ \"*\" ];\n"
+    /* repair_signed: bluemind/google.reply.accept.eml carries a DKIM-Signature */
+    itip_config *cfg = conf("legacy_cdo_domains = [ \"*\" ];\nrepair_signed = true;\n"
                             "rules = { reply-attendee-critical-change-missing = "
                             "{ action = \"repair\"; }; };\n");
     char path[1024];
@@ -403,8 +489,8 @@ static void test_corpus(void)
         e = check(cfg, msg, len);
         want = calloc(itip_engine_findings(e)->n + 1, 1);
         itip_repair_wanted(cfg, itip_engine_findings(e), want);
-        ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0 && r.nitems > 0 && r.out != NULL,
-           "corpus %s: repair runs, new bytes", files[i]);
+        ok(itip_repair_make(&r, cfg, NOW, e, want, msg, len, 0, NULL, 0) == 0 && r.nitems > 0 &&
+           r.out != NULL, "corpus %s: repair runs, new bytes", files[i]);
         for (k = 0; k < r.nitems; k++)
             made &= r.items[k].done;
         ok(made, "corpus %s: every repair made", files[i]);
@@ -418,6 +504,88 @@ static void test_corpus(void)
         free(msg);
     }
     itip_config_free(cfg);
+}
+
+/* FILE's repair of RULE under CFG is not made, for a reason holding WHY, and the message
+ * is left alone. */
+static void refused(const itip_config *cfg, const char *file, const char *rule, const char *why)
+{
+    size_t len, i;
+    char *msg = slurp(file, &len);
+    itip_engine *e = check(cfg, msg, len);
+    const itip_findings *f = itip_engine_findings(e);
+    unsigned char *want = calloc(f->n + 1, 1);
+    const itip_repair_item *it;
+    itip_repair r;
+    int marked = 0;
+
+    itip_repair_wanted(cfg, f, want);
+    ok(itip_repair_make(&r, cfg, NOW, e, want, msg, len, 0, NULL, 0) == 0, "%s: repair runs", file);
+    it = item(&r, rule);
+    ok(it && !it->done && it->text && strstr(it->text, why), "%s: %s not repaired (%s)", file,
+       rule, it && it->text ? it->text : "-");
+    for (i = 0; i < r.nfindings; i++)
+        marked |= r.repaired[i];
+    ok(r.out == NULL && r.header.name == NULL && !marked,
+       "%s: the message is left alone, no finding marked repaired", file);
+    itip_repair_free(&r);
+    free(want);
+    itip_engine_free(e);
+    free(msg);
+}
+
+/* The parse-back check on its own: with the line model before issue 12 the CR CR LF
+ * calendar gets its stamp between the two CRs, and the check refuses that; a Content-Type
+ * whose quote never closes swallows the method= parameter; a stamp copied from a DTSTAMP in
+ * the future adds a finding. */
+static void test_read_back(const itip_config *cfg)
+{
+    rp_test_cr_is_eol = 1;
+    refused(cfg, "b64-crcrlf.eml", "reply-attendee-critical-change-missing",
+            NOT_READ_BACK "reply-attendee-critical-change-missing is still reported");
+    rp_test_cr_is_eol = 0;
+    refused(cfg, "param-open-quote.eml", "mime-method-param-missing",
+            NOT_READ_BACK "mime-method-param-missing is still reported");
+    refused(cfg, "param-open-quote.eml", "reply-attendee-critical-change-missing",
+            NOT_READ_BACK);
+    /* a DTSTAMP ahead of the clock: its copy would be a second stamp in the future */
+    refused(cfg, "future-dtstamp.eml", "reply-attendee-critical-change-missing",
+            NOT_READ_BACK "reply-dtstamp-future-skew: 1 finding before, 2 after");
+}
+
+static int calpart_in_signed(const itip_config *cfg, const char *file)
+{
+    size_t len;
+    char *msg = slurp(file, &len);
+    itip_engine *e = check(cfg, msg, len);
+    const itip_calpart *p = itip_engine_calpart(e, 0);
+    int r = p ? p->in_signed : -1;
+
+    itip_engine_free(e);
+    free(msg);
+    return r;
+}
+
+/* Signed content: multipart/signed never, a DKIM-Signature only with repair_signed. */
+static void test_signed(const itip_config *cfg)
+{
+    static const char smime[] = "signed-smime.eml", pgp[] = "signed-pgp.eml";
+    static const char dkim[] = "dkim-signed.eml";
+    itip_config *unsigned_ok = conf(REPAIR_CONF "repair_signed = true;\n");
+    const char *cc = "reply-attendee-critical-change-missing";
+    const rcase dkim_case = { dkim, { "reply-attendee-critical-change-missing" }, NULL, "\r\n",
+                              0, STAMP };
+
+    ok(calpart_in_signed(cfg, smime) == 1 && calpart_in_signed(cfg, pgp) == 1 &&
+       calpart_in_signed(cfg, dkim) == 0 && calpart_in_signed(cfg, "7bit-crlf.eml") == 0,
+       "the walker marks calendar parts inside multipart/signed, and only those");
+    refused(cfg, smime, cc, "inside multipart/signed: a repair would break the signature");
+    refused(cfg, pgp, cc, "inside multipart/signed: a repair would break the signature");
+    refused(unsigned_ok, smime, cc, "inside multipart/signed");
+    refused(cfg, dkim, cc, "the message carries a DKIM-Signature and repair_signed is false");
+    run_case(unsigned_ok, &dkim_case);
+    ok(!cfg->repair_signed && unsigned_ok->repair_signed, "repair_signed: false by default");
+    itip_config_free(unsigned_ok);
 }
 
 int main(void)
@@ -438,38 +606,37 @@ int main(void)
           0, STAMP },
         { "top-level.eml", { "reply-attendee-critical-change-missing",
                              "mime-method-param-missing" }, NULL, "\r\n", 0, STAMP },
+        /* line ends as libical reads them: CR CR LF is one, a lone CR after the last LF is
+         * one (the walker makes every 7bit line break an LF) */
+        { "b64-crcrlf.eml", { "reply-attendee-critical-change-missing" }, NULL, "\r\n", 76,
+          "DTSTAMP:20260601T100000Z\r\r\n" STAMP "\r\r\n" },
+        { "7bit-crcrlf.eml", { "reply-attendee-critical-change-missing" }, NULL, "\r\r\n", 0,
+          "DTSTAMP:20260601T100000Z\n\n" STAMP "\n\n" },
+        { "b64-lone-cr.eml", { "reply-attendee-critical-change-missing" }, NULL, "\r\n", 76,
+          "DTSTAMP:20260601T100000Z\r" STAMP "\rORGANIZER" },
+        { "7bit-lone-cr.eml", { "reply-attendee-critical-change-missing" }, NULL, "\r", 0,
+          "DTSTAMP:20260601T100000Z\n" STAMP "\nORGANIZER" },
+        /* base64 keeps the sender's line length: all 4 -> 4; 4 then 76 -> 76 */
+        { "b64-short-lines.eml", { "reply-attendee-critical-change-missing" }, NULL, "\r\n",
+          4, STAMP },
+        { "b64-width-vary.eml", { "reply-attendee-critical-change-missing" }, NULL, "\r\n",
+          76, STAMP },
     };
     itip_config *cfg;
     size_t i;
 
     srcdir = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
-    cfg = conf("legacy_cdo_domains = [ \"legacy.example\" ];\n"
-               "rules = {\n"
-               "  reply-attendee-critical-change-missing = { action = \"repair\"; };\n"
-               "  reply-attendee-critical-change-invalid = { action = \"repair\"; };\n"
-               "  datetime-filetime-zero = { action = \"repair\"; };\n"
-               "  mime-method-param-missing = { action = \"repair\"; };\n"
-               "};\n");
+    cfg = conf(REPAIR_CONF);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(cfg, &cases[i]);
-    {   /* a floating DTSTAMP: nothing to copy without guessing */
-        size_t len;
-        char *msg = slurp("floating-dtstamp.eml", &len);
-        itip_engine *e = check(cfg, msg, len);
-        unsigned char *want = calloc(itip_engine_findings(e)->n + 1, 1);
-        const itip_repair_item *it;
-        itip_repair r;
-        itip_repair_wanted(cfg, itip_engine_findings(e), want);
-        ok(itip_repair_run(&r, e, want, msg, len, 0, NULL, 0) == 0, "floating DTSTAMP: repair runs");
-        it = item(&r, "reply-attendee-critical-change-missing");
-        ok(it && !it->done && strstr(it->text, "DTSTAMP"), "floating DTSTAMP: not repaired (%s)",
-           it ? it->text : "-");
-        ok(r.out == NULL, "floating DTSTAMP: the message is left alone");
-        itip_repair_free(&r);
-        free(want);
-        itip_engine_free(e);
-        free(msg);
-    }
+    /* nothing to copy without guessing: a floating DTSTAMP; a DTSTAMP that a lone CR joins
+     * to the line before it (libical sees none) */
+    refused(cfg, "floating-dtstamp.eml", "reply-attendee-critical-change-missing",
+            "a VEVENT has no single UTC DTSTAMP to copy");
+    refused(cfg, "b64-cr-in-line.eml", "reply-attendee-critical-change-missing",
+            "a VEVENT has no single UTC DTSTAMP to copy");
+    test_read_back(cfg);
+    test_signed(cfg);
     test_body_only(cfg);
     test_header_change(cfg);
     test_unsupported();

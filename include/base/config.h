@@ -75,6 +75,7 @@ typedef struct itip_config {
     itip_action actions[4];         /* by severity: [ITIP_SEV_INFO..ITIP_SEV_WOULD_FAIL] */
     itip_action on_internal_error;  /* accept (= log), tempfail or reject; default log */
     int dry_run;                    /* log what would be done; only tag */
+    int repair_signed;              /* repair a message with a DKIM-Signature (false) */
     char *header_prefix;            /* "X-ITIP" */
     long max_finding_headers;       /* X-ITIP-Finding headers per message (10) */
 

@@ -56,6 +56,9 @@ size_t itip_engine_calendar_parts(const itip_engine *e);
  * the repair action (repair.h) rewrites parts with it. */
 const itip_calpart *itip_engine_calpart(const itip_engine *e, size_t i);
 /* METHOD and UID of the first calendar part that has them, or NULL. */
+/* The clock the finished engine checked the message with (itip_engine_set_now, or the time of
+ * itip_engine_finish). */
+time_t itip_engine_now(const itip_engine *e);
 const char *itip_engine_method(const itip_engine *e);
 const char *itip_engine_uid(const itip_engine *e);
 /* Worst severity after configuration; ITIP_SEV_NONE when clean. */

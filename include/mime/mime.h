@@ -27,6 +27,7 @@ typedef struct {
     int encapsulated;         /* inside a message/rfc822 part */
     int by_type;              /* 1: recognised by media type; 0: only by file name */
     int depth;                /* nesting depth: 0 = the message itself is the part */
+    int in_signed;            /* inside a multipart/signed (its content is signed) */
     itip_cte cte;
     char *data;               /* decoded and UTF-8, NUL-terminated; len excludes the NUL */
     size_t len;

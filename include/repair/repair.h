@@ -15,9 +15,17 @@
  * The input is the message as the engine was fed it (or its tail from offset BASE on: the
  * milter keeps only the body); the output is the same bytes with only the calendar parts
  * rewritten: the part's header block for the method parameter, its body re-encoded in its
- * original transfer encoding (base64 with the original line length and line ending; quoted-
- * printable and 7bit/8bit edited in place, so that every other line stays byte-identical).
- * The iCalendar text is edited line by line, never re-serialised.
+ * original transfer encoding (base64 with the sender's line length - that of all its lines
+ * when they agree, else 76 - and line ending; quoted-printable and 7bit/8bit edited in
+ * place, so that every other line stays byte-identical).
+ * The iCalendar text is edited line by line, with the line model of libical, never
+ * re-serialised.  Every repaired part is read back before it is offered: the part (its header
+ * block and new body) goes through the engine again, beside the part as received, and unless
+ * the findings are the same minus the repaired ones (rule by rule, counted), the part's
+ * repairs are refused and its bytes left as received.  Signed content is never rewritten: a
+ * calendar part inside multipart/signed is not repaired, nor is a message whose header block
+ * carries a DKIM-Signature unless the configuration says repair_signed (or whose header
+ * block was not kept, so that one cannot be ruled out).
  * Exports itip_repair_*; no libmilter, no I/O, no logging.  A repair that cannot be made is
  * reported (done = 0, with the reason) and leaves the bytes alone.
  */
@@ -25,6 +33,7 @@
 #define ITIP_REPAIR_H
 
 #include <stddef.h>
+#include <time.h>
 #include "base/config.h"
 #include "engine/engine.h"
 #include "base/findings.h"
@@ -66,14 +75,17 @@ size_t itip_repair_body_limit(const itip_config *cfg);
 size_t itip_repair_wanted(const itip_config *cfg, const itip_findings *f, unsigned char *want);
 
 /* Makes the repairs of the findings marked in WANT (one flag per finding of the finished
- * engine E).  IN/LEN are the stream bytes the engine was fed from offset BASE on (BASE 0:
- * the whole message; the milter passes the body and the length of the header block it fed).
- * HEAD/HEADLEN: the stream's first HEADLEN bytes (the message's header block, so that a
- * change to a message header can be described when BASE > 0), or NULL/0.
- * Fills R (zeroed first).  0, or -1 when out of memory (R is then freed). */
-int itip_repair_run(itip_repair *r, const itip_engine *e, const unsigned char *want,
-                    const void *in, size_t len, unsigned long long base, const void *head,
-                    size_t headlen);
+ * engine E, which ran with CFG and the clock NOW: what itip_engine_set_now() was given, or 0
+ * when it was not, for time(NULL)).  IN/LEN are the stream bytes the engine was fed from
+ * offset BASE on (BASE 0: the whole message; the milter passes the body and the length of the
+ * header block it fed).  HEAD/HEADLEN: the stream's first HEADLEN bytes (the message's header
+ * block, so that a change to a message header can be described, and a DKIM-Signature seen,
+ * when BASE > 0), or NULL/0.  CFG gives repair_signed; CFG and NOW are what the repaired
+ * parts are read back with.  Fills R (zeroed first).  0, or -1 when out of memory (R is then
+ * freed). */
+int itip_repair_make(itip_repair *r, const itip_config *cfg, time_t now, const itip_engine *e,
+                     const unsigned char *want, const void *in, size_t len,
+                     unsigned long long base, const void *head, size_t headlen);
 /* Idempotent. */
 void itip_repair_free(itip_repair *r);
 /* The made repairs as one line, "RULE part=N: TEXT; ...", or NULL when none (or out of

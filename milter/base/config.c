@@ -60,6 +60,7 @@ static const setting schema[] = {
     { "actions", T_ACTIONS, 0, 0, 0, 0, NULL },
     { "on_internal_error", T_ACTION, OFF(on_internal_error), 0, 0, ITIP_ACT_LOG, NULL },
     { "dry_run", T_BOOL, OFF(dry_run), 0, 1, 0, NULL },
+    { "repair_signed", T_BOOL, OFF(repair_signed), 0, 1, 0, NULL },
     { "header_prefix", T_STRING, OFF(header_prefix), 0, 0, 0, "X-ITIP" },
     { "max_finding_headers", T_INT, OFF(max_finding_headers), 0, 1000, 10, NULL },
     /* the store of the stateful rules: members of a group are named "group.member" */

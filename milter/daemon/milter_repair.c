@@ -159,10 +159,12 @@ int mrepair_plan(mrepair *r, const itip_config *cfg, const itip_engine *e,
     if ((want = calloc(f->n + 1, 1)) == NULL)
         return -1;
     itip_repair_wanted(cfg, f, want);
-    rc = r->keep == 1 ? itip_repair_run(&r->rep, e, want, r->body.s ? r->body.s : "",
-                                        r->body.len, r->base,
-                                        r->head_state == 1 ? r->head.s : NULL, r->head.len)
-                      : not_kept(r, f->n, qid);
+    if (r->keep != 1)
+        rc = not_kept(r, f->n, qid);
+    else                          /* read back with this configuration and the message's clock */
+        rc = itip_repair_make(&r->rep, cfg, itip_engine_now(e), e, want,
+                              r->body.s ? r->body.s : "", r->body.len, r->base,
+                              r->head_state == 1 ? r->head.s : NULL, r->head.len);
     free(want);
     if (rc < 0 || set_edit(r, leadspc, qid) < 0)
         return -1;

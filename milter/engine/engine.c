@@ -480,6 +480,11 @@ itip_severity itip_engine_verdict(const itip_engine *e)
     return itip_findings_worst(&e->findings);
 }
 
+time_t itip_engine_now(const itip_engine *e)
+{
+    return e->msg_now;
+}
+
 const char *itip_engine_error(const itip_engine *e)
 {
     return e->error;

@@ -43,6 +43,7 @@ typedef struct {              /* an open multipart */
     int depth;                /* depth of the multipart entity itself */
     int encap;
     int digest;
+    int sig;                  /* multipart/signed */
     int bm;                   /* BM_*: the current '-' line against "--" boundary */
 } frame;
 
@@ -264,6 +265,17 @@ static void cal_break(itip_mime *m, int kind)
         cal_put(m, "\n", 1);
 }
 
+/* True when an open multipart is multipart/signed: the part being started is signed. */
+static int in_signed(const itip_mime *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->nfr; i++)
+        if (m->fr[i].sig)
+            return 1;
+    return 0;
+}
+
 static void cal_begin(itip_mime *m, const char *type, const itip_mime_field *ct,
                       const itip_mime_field *cd, itip_cte cte, char *filename, int by_type,
                       unsigned long long body_start)
@@ -282,6 +294,7 @@ static void cal_begin(itip_mime *m, const char *type, const itip_mime_field *ct,
     c->p.encapsulated = m->h.encap;
     c->p.by_type = by_type;
     c->p.depth = m->h.depth;
+    c->p.in_signed = in_signed(m);
     c->p.cte = cte;
     c->p.body_start = body_start;
     c->p.hdr_start = m->h.start;
@@ -340,7 +353,7 @@ static void pop_frame(itip_mime *m)
     m->fr[m->nfr].boundary = NULL;
 }
 
-static void push_frame(itip_mime *m, const char *b, size_t blen, int digest)
+static void push_frame(itip_mime *m, const char *b, size_t blen, const char *type)
 {
     frame *f;
 
@@ -361,7 +374,8 @@ static void push_frame(itip_mime *m, const char *b, size_t blen, int digest)
     f->blen = blen;
     f->depth = m->h.depth;
     f->encap = m->h.encap;
-    f->digest = digest;
+    f->digest = strcmp(type, "multipart/digest") == 0;
+    f->sig = strcmp(type, "multipart/signed") == 0;
     f->bm = BM_DEAD;
     m->nfr++;
 }
@@ -521,7 +535,7 @@ static void start_multipart(itip_mime *m, const char *type, const itip_mime_fiel
         limit_hit(m, LIM_DEPTH);
         return;
     }
-    push_frame(m, b, blen, strcmp(type, "multipart/digest") == 0);
+    push_frame(m, b, blen, type);
 }
 
 static void start_message(itip_mime *m, itip_cte cte)

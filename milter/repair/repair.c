@@ -1,22 +1,27 @@
 /*
- * repair.c - the repair action (see repair.h): which findings can be repaired, and the
- * rewriting of the message bytes around the calendar parts.
+ * repair.c - the repair action (see repair.h): which findings can be repaired, the checks
+ * around a repair (signed content, reading a repaired part back), and the rewriting of the
+ * message bytes around the calendar parts.
  *
  * Exports itip_repair_*.  The findings asked for are grouped by calendar part and kind of
  * repair; each part is decoded once (repair_enc.c), its text edited (repair_text.c), the body
  * encoded again and put in place of the old one; the method= parameter goes into the part's
  * own Content-Type field (for a part that is the message itself, a message header: the
- * change is described in r->header as well, for the milter, which holds only the body).  Each
- * repair succeeds or fails as a whole and says why.  Bytes
+ * change is described in r->header as well, for the milter, which holds only the body).  The
+ * part so repaired, header block and body, then goes through the engine (engine.h) beside
+ * the part as received; unless that gives the same findings minus the repaired ones, the
+ * part's edits are dropped.  Each repair succeeds or fails as a whole and says why.  Bytes
  * outside the calendar parts are copied unchanged.  No libmilter, no I/O, never guesses: a
- * part that was truncated, badly encoded, in a charset that is not ASCII-compatible, or whose
- * bytes were not kept is left alone.
+ * part that was truncated, badly encoded, in a charset that is not ASCII-compatible, whose
+ * bytes were not kept, or that is signed (multipart/signed; a DKIM-Signature on the message
+ * unless repair_signed) is left alone.
  */
 #include "ac-config.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include "repair/repair.h"
 #include "repair_impl.h"
 #include "base/strbuf.h"
@@ -86,6 +91,7 @@ typedef struct {                  /* one edit of the stream */
     unsigned long long at, end;
     char *text;
     size_t tlen;
+    int head_only;                /* in the header block given as HEAD: described, not sent */
 } sedit;
 
 typedef struct {                  /* outcome of one kind of repair in one part */
@@ -95,6 +101,9 @@ typedef struct {                  /* outcome of one kind of repair in one part *
 
 typedef struct {
     itip_repair *r;
+    const itip_config *cfg;
+    time_t now;                   /* the clock repaired parts are read back with */
+    const char *refusal;          /* why no part of this message is repaired, or NULL */
     const itip_engine *e;
     const unsigned char *in;
     size_t len;
@@ -107,7 +116,7 @@ typedef struct {
 } run;
 
 static int add_sedit(run *R, unsigned long long at, unsigned long long end, char *text,
-                     size_t tlen)
+                     size_t tlen, int head_only)
 {
     if (R->nse == R->ase) {
         size_t na = R->ase ? R->ase * 2 : 4;
@@ -119,7 +128,7 @@ static int add_sedit(run *R, unsigned long long at, unsigned long long end, char
         R->se = v;
         R->ase = na;
     }
-    R->se[R->nse++] = (sedit){ at, end, text, tlen };
+    R->se[R->nse++] = (sedit){ at, end, text, tlen, head_only };
     return 0;
 }
 
@@ -182,7 +191,7 @@ static int body_repairs(run *R, const itip_calpart *cp, outcome *o)
         return r < 0 ? -1 : 0;
     }
     for (k = RP_CC_MISSING; k <= RP_CC_INVALID && r >= 0; k++)
-        if (o[k].wanted && (r = rp_text_plan(v.d, v.dlen, (rp_kind)k, &ed, o[k].msg,
+        if (o[k].wanted && (r = rp_text_plan(&v, (rp_kind)k, &ed, o[k].msg,
                                              sizeof o[k].msg)) == 0)
             o[k].done = 1;
     itip_strbuf_init(&nb, 0);
@@ -192,7 +201,7 @@ static int body_repairs(run *R, const itip_calpart *cp, outcome *o)
         if (r == 0) {
             size_t n = 0;
             char *text = itip_strbuf_detach(&nb, &n);
-            r = text == NULL ? -1 : add_sedit(R, cp->body_start, cp->body_end, text, n);
+            r = text == NULL ? -1 : add_sedit(R, cp->body_start, cp->body_end, text, n, 0);
         }
     }
     itip_strbuf_free(&nb);
@@ -219,10 +228,10 @@ static size_t line_end(const hblock *b, size_t p, size_t *next)
     return e;
 }
 
-static int is_ctype_line(const hblock *b, size_t p, size_t e)
+/* True if the line [P, E) starts field NAME (lower-case). */
+static int is_field_line(const hblock *b, size_t p, size_t e, const char *name)
 {
-    static const char name[] = "content-type";
-    size_t n = sizeof name - 1;
+    size_t n = strlen(name);
 
     if (e - p < n || strncasecmp((const char *)b->h + p, name, n) != 0)
         return 0;
@@ -241,7 +250,7 @@ static int find_ctype(const hblock *b, size_t *fs, size_t *fe, size_t *next)
         e = line_end(b, p, next);
         if (e == p)
             return 1;                       /* the empty line: end of the block */
-        if (is_ctype_line(b, p, e)) {
+        if (is_field_line(b, p, e, "content-type")) {
             *fs = p;
             *fe = e;
             while (*next < b->n && (b->h[*next] == ' ' || b->h[*next] == '\t')) {
@@ -323,7 +332,7 @@ static int describe_header(run *R, const hblock *b, size_t fs, size_t fe, const 
     itip_repair_header *h = &R->r->header;
     size_t colon = fs, name_end;
 
-    while (b->h[colon] != ':')        /* is_ctype_line() found it */
+    while (b->h[colon] != ':')        /* is_field_line() found it */
         colon++;
     for (name_end = colon; name_end > fs && (b->h[name_end - 1] == ' ' ||
                                               b->h[name_end - 1] == '\t'); name_end--)
@@ -350,10 +359,8 @@ static int param_edit(run *R, const itip_calpart *cp, const hblock *b, size_t fs
         free(text);
         return -1;
     }
-    if (at >= R->base && at <= R->base + R->len)
-        return add_sedit(R, at, at, text, tlen);
-    free(text);                       /* a message header given as HEAD: described only */
-    return 0;
+    /* a message header given as HEAD is described only; its edit serves the read-back */
+    return add_sedit(R, at, at, text, tlen, at < R->base || at > R->base + R->len);
 }
 
 static int param_repair(run *R, const itip_calpart *cp, outcome *o)
@@ -391,6 +398,207 @@ static int param_repair(run *R, const itip_calpart *cp, outcome *o)
     return 0;
 }
 
+/* ---- signed content ---- */
+
+/* 1 when the message's header block holds a DKIM-Signature field, 0 when not, -1 when the
+ * block was not kept. */
+static int has_dkim(const run *R)
+{
+    hblock b;
+    size_t p = 0, e, next;
+
+    if (R->base == 0) {
+        b.h = R->in;
+        b.n = R->len;
+    } else if (R->head != NULL) {
+        b.h = R->head;
+        b.n = R->headlen;
+    } else
+        return -1;
+    while (p < b.n && (e = line_end(&b, p, &next)) > p) {
+        if (is_field_line(&b, p, e, "dkim-signature"))
+            return 1;
+        p = next;
+    }
+    return 0;
+}
+
+/* Why no part of the message may be repaired, or NULL. */
+static const char *message_refusal(const run *R)
+{
+    if (R->cfg->repair_signed)
+        return NULL;
+    switch (has_dkim(R)) {
+    case 1:
+        return "the message carries a DKIM-Signature and repair_signed is false";
+    case -1:
+        return "the message's header block was not kept: a DKIM-Signature cannot be ruled out";
+    default:
+        return NULL;
+    }
+}
+
+/* Why part number PART (CP) may not be repaired at all, or NULL. */
+static const char *part_refusal(const run *R, const itip_calpart *cp, int part)
+{
+    if (cp == NULL)
+        return part < 0 ? "the finding names no calendar part"
+                        : "the calendar part has no MIME structure (bare iCalendar input)";
+    if (cp->in_signed)
+        return "the calendar part is inside multipart/signed: a repair would break the "
+               "signature";
+    return R->refusal;
+}
+
+/* ---- reading a repaired part back ---- */
+
+/* The edit of part CP's body (BODY) or of its header block, among the edits [FROM, nse). */
+static const sedit *part_edit(const run *R, const itip_calpart *cp, size_t from, int body)
+{
+    size_t i;
+
+    for (i = from; i < R->nse; i++)
+        if ((R->se[i].at >= cp->body_start) == body)
+            return &R->se[i];
+    return NULL;
+}
+
+/* Part CP as a message of its own into M: its header block and body as received, or with
+ * its edits [FROM, nse) when EDITED.  0, 1 when its bytes were not kept, or -1. */
+static int part_message(const run *R, const itip_calpart *cp, size_t from, int edited,
+                        strbuf *m)
+{
+    const unsigned char *h = stream_bytes(R, cp->hdr_start, cp->body_start);
+    const unsigned char *b = stream_bytes(R, cp->body_start, cp->body_end);
+    const sedit *he = edited ? part_edit(R, cp, from, 0) : NULL;
+    const sedit *be = edited ? part_edit(R, cp, from, 1) : NULL;
+    size_t hn = (size_t)(cp->body_start - cp->hdr_start);
+    size_t at = he ? (size_t)(he->at - cp->hdr_start) : hn;
+
+    if (h == NULL || b == NULL)
+        return 1;
+    if (itip_strbuf_append(m, h, at) < 0 || (he && itip_strbuf_append(m, he->text,
+                                                                       he->tlen) < 0) ||
+        itip_strbuf_append(m, h + at, hn - at) < 0 ||
+        (be ? itip_strbuf_append(m, be->text, be->tlen)
+            : itip_strbuf_append(m, b, (size_t)(cp->body_end - cp->body_start))) < 0)
+        return -1;
+    return 0;
+}
+
+/* The engine, with the run's configuration and clock, finished on message M; NULL when the
+ * analysis failed. */
+static itip_engine *analyse(const run *R, const strbuf *m)
+{
+    itip_engine *e = itip_engine_new(R->cfg);
+
+    if (e != NULL) {
+        itip_engine_set_now(e, R->now);
+        if (itip_engine_feed(e, m->s, m->len) < 0 || itip_engine_finish(e) < 0) {
+            itip_engine_free(e);
+            e = NULL;
+        }
+    }
+    return e;
+}
+
+static int repaired(const itip_finding *f, const outcome *o)
+{
+    int k = kind_of(f);
+
+    return k >= 0 && o[k].done;
+}
+
+/* Into WHY, why the findings NOW are not the findings WAS minus the repaired ones (the kinds
+ * done in O), rule by rule and counted; "" when they are. */
+static void compare(const itip_findings *was, const itip_findings *now, const outcome *o,
+                    char *why, size_t n)
+{
+    size_t before[ITIP_RULE_COUNT], after[ITIP_RULE_COUNT], i;
+
+    memset(before, 0, sizeof before);
+    memset(after, 0, sizeof after);
+    why[0] = '\0';
+    for (i = 0; i < was->n; i++)
+        before[was->v[i].rule] += !repaired(&was->v[i], o);
+    for (i = 0; i < now->n; i++) {
+        if (repaired(&now->v[i], o)) {
+            snprintf(why, n, "%s is still reported", itip_rules[now->v[i].rule].id);
+            return;
+        }
+        after[now->v[i].rule]++;
+    }
+    for (i = 0; i < ITIP_RULE_COUNT; i++)
+        if (before[i] != after[i]) {
+            snprintf(why, n, "%s: %zu finding%s before, %zu after", itip_rules[i].id,
+                     before[i], before[i] == 1 ? "" : "s", after[i]);
+            return;
+        }
+}
+
+/* Reads part CP back with its edits [FROM, nse): into WHY, "" when it gives the findings of
+ * the part as received minus the repaired ones, else why not.  0 or -1 (out of memory). */
+static int read_back(const run *R, const itip_calpart *cp, size_t from, const outcome *o,
+                     char *why, size_t n)
+{
+    strbuf was, now;
+    itip_engine *ew = NULL, *en = NULL;
+    int r;
+
+    itip_strbuf_init(&was, 0);
+    itip_strbuf_init(&now, 0);
+    r = part_message(R, cp, from, 0, &was);
+    if (r == 0)
+        r = part_message(R, cp, from, 1, &now);
+    if (r == 1)
+        snprintf(why, n, "the calendar part's header was not kept");
+    else if (r == 0 && ((ew = analyse(R, &was)) == NULL || (en = analyse(R, &now)) == NULL))
+        snprintf(why, n, "the analysis failed");
+    else if (r == 0)
+        compare(itip_engine_findings(ew), itip_engine_findings(en), o, why, n);
+    itip_engine_free(en);
+    itip_engine_free(ew);
+    itip_strbuf_free(&was);
+    itip_strbuf_free(&now);
+    return r < 0 ? -1 : 0;
+}
+
+static void forget_header(itip_repair *r)
+{
+    free(r->header.name);
+    free(r->header.old_value);
+    free(r->header.new_value);
+    memset(&r->header, 0, sizeof r->header);
+}
+
+/* Refuses the repairs made in part CP (its edits [FROM, nse)) unless the part reads back
+ * as it should: the edits are dropped and each repair made says why.  0 or -1. */
+static int check_part(run *R, const itip_calpart *cp, size_t from, outcome *o)
+{
+    char why[MSG_MAX - 48];
+    int k, made = 0;
+
+    for (k = 0; k < RP_KINDS; k++)
+        made |= o[k].done;
+    if (!made)
+        return 0;
+    if (read_back(R, cp, from, o, why, sizeof why) < 0)
+        return -1;
+    if (why[0] == '\0')
+        return 0;
+    while (R->nse > from)
+        free(R->se[--R->nse].text);
+    if (cp->depth == 0 && o[RP_METHOD_PARAM].done)
+        forget_header(R->r);
+    for (k = 0; k < RP_KINDS; k++)
+        if (o[k].done) {
+            o[k].done = 0;
+            snprintf(o[k].msg, sizeof o[k].msg, "the repaired calendar did not parse back: %s",
+                     why);
+        }
+    return 0;
+}
+
 /* ---- items ---- */
 
 static int add_item(itip_repair *r, run *R, const itip_finding *f, size_t *idx)
@@ -421,21 +629,25 @@ static int add_item(itip_repair *r, run *R, const itip_finding *f, size_t *idx)
 static int run_part(itip_repair *r, run *R, int part)
 {
     const itip_calpart *cp = part >= 0 ? itip_engine_calpart(R->e, (size_t)part) : NULL;
+    const char *why = part_refusal(R, cp, part);
     outcome o[RP_KINDS];
-    size_t i;
+    size_t i, from = R->nse;
     int rc = 0;
 
     memset(o, 0, sizeof o);
     for (i = 0; i < r->nitems; i++)
         if (r->items[i].part == part && R->kinds[i] >= 0)
             o[R->kinds[i]].wanted = 1;
-    if (cp == NULL)
-        fail_all(o, part < 0 ? "the finding names no calendar part"
-                             : "the calendar part has no MIME structure (bare iCalendar input)");
-    else if ((o[RP_CC_MISSING].wanted || o[RP_CC_INVALID].wanted))
-        rc = body_repairs(R, cp, o);
-    if (rc == 0 && cp != NULL && o[RP_METHOD_PARAM].wanted)
-        rc = param_repair(R, cp, &o[RP_METHOD_PARAM]);
+    if (why != NULL)
+        fail_all(o, why);
+    else {
+        if (o[RP_CC_MISSING].wanted || o[RP_CC_INVALID].wanted)
+            rc = body_repairs(R, cp, o);
+        if (rc == 0 && o[RP_METHOD_PARAM].wanted)
+            rc = param_repair(R, cp, &o[RP_METHOD_PARAM]);
+        if (rc == 0)
+            rc = check_part(R, cp, from, o);
+    }
     for (i = 0; rc == 0 && i < r->nitems; i++)
         if (r->items[i].part == part && R->kinds[i] >= 0) {
             r->items[i].done = o[R->kinds[i]].done;
@@ -454,17 +666,24 @@ static int sedit_cmp(const void *x, const void *y)
     return a->at < b->at ? -1 : a->at > b->at;
 }
 
+/* The new bytes: IN with the edits that lie in it; none: R->out stays NULL.  0 or -1. */
 static int assemble(itip_repair *r, run *R)
 {
     unsigned long long prev = R->base;
     strbuf out;
-    size_t i;
+    size_t i, n = 0;
     int err = 0;
 
+    for (i = 0; i < R->nse; i++)
+        n += !R->se[i].head_only;
+    if (n == 0)
+        return 0;
     qsort(R->se, R->nse, sizeof *R->se, sedit_cmp);
     itip_strbuf_init(&out, 0);
     for (i = 0; i < R->nse && !err; i++) {
         const sedit *s = &R->se[i];
+        if (s->head_only)
+            continue;
         err = s->at < prev ||
               itip_strbuf_append(&out, R->in + (prev - R->base), (size_t)(s->at - prev)) < 0 ||
               itip_strbuf_append(&out, s->text, s->tlen) < 0;
@@ -520,9 +739,9 @@ static int run_all(itip_repair *r, run *R, const unsigned char *want)
     return R->nse > 0 ? assemble(r, R) : 0;
 }
 
-int itip_repair_run(itip_repair *r, const itip_engine *e, const unsigned char *want,
-                    const void *in, size_t len, unsigned long long base, const void *head,
-                    size_t headlen)
+int itip_repair_make(itip_repair *r, const itip_config *cfg, time_t now, const itip_engine *e,
+                     const unsigned char *want, const void *in, size_t len,
+                     unsigned long long base, const void *head, size_t headlen)
 {
     run R;
     size_t i;
@@ -530,6 +749,8 @@ int itip_repair_run(itip_repair *r, const itip_engine *e, const unsigned char *w
 
     memset(r, 0, sizeof *r);
     memset(&R, 0, sizeof R);
+    R.cfg = cfg;
+    R.now = now ? now : time(NULL);
     R.e = e;
     R.in = in;
     R.len = len;
@@ -537,6 +758,7 @@ int itip_repair_run(itip_repair *r, const itip_engine *e, const unsigned char *w
     R.head = head;
     R.headlen = head != NULL ? headlen : 0;
     R.r = r;
+    R.refusal = message_refusal(&R);
     rc = run_all(r, &R, want);
     for (i = 0; i < R.nse; i++)
         free(R.se[i].text);
@@ -556,9 +778,7 @@ void itip_repair_free(itip_repair *r)
     free(r->items);
     free(r->repaired);
     free(r->out);
-    free(r->header.name);
-    free(r->header.old_value);
-    free(r->header.new_value);
+    forget_header(r);
     memset(r, 0, sizeof *r);
 }
 

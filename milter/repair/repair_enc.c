@@ -2,13 +2,14 @@
  * repair_enc.c - the transfer-encoding side of the repair action (see repair.h): decodes one
  * calendar part's body for editing and encodes the edited text back the way it came.
  *
- * Exports rp_view_open/close and rp_encode.  7bit, 8bit and binary are edited in place.
- * Quoted-printable is decoded with a map from each decoded byte to where it starts in the
- * encoded body, so an edit replaces only the encoded bytes of the lines it touches; the new
- * text is encoded like its neighbours (a real line break where the part has them, =0D=0A
- * where the part encodes its line breaks) with soft breaks before column 76.  Base64 is
- * decoded, edited and encoded again with the original line length, line ending and the
- * whitespace around the data.  Never touches bytes outside the part's body.
+ * Exports rp_view_open/close, rp_view_raw_eol and rp_encode.  7bit, 8bit and binary are
+ * edited in place.  Quoted-printable is decoded with a map from each decoded byte to where it
+ * starts in the encoded body, so an edit replaces only the encoded bytes of the lines it
+ * touches; the new text is encoded like its neighbours (a real line break where the line
+ * break it copies is a real one, =0D=0A where that one is encoded) with soft breaks before
+ * column 76.  Base64 is decoded, edited and encoded again with the sender's line length (that
+ * of all its lines when they agree, else 76), line ending and the whitespace around the data.
+ * Never touches bytes outside the part's body.
  */
 #include "ac-config.h"
 #include <ctype.h>
@@ -20,6 +21,7 @@
 #include "repair_impl.h"
 
 #define QP_LINE 76            /* longest encoded line, the soft-break '=' included */
+#define B64_LINE 76           /* base64 line length where the sender's lines vary */
 
 static size_t eol_len(const unsigned char *e, size_t i, size_t n)
 {
@@ -120,6 +122,20 @@ void rp_view_close(rp_view *v)
     memset(v, 0, sizeof *v);
 }
 
+int rp_view_raw_eol(const rp_view *v, size_t i)
+{
+    if (i >= v->dlen || (v->d[i] != '\r' && v->d[i] != '\n'))
+        return 0;
+    switch (v->cte) {
+    case ITIP_CTE_BASE64:
+        return 0;
+    case ITIP_CTE_QP:
+        return v->enc[v->map[i]] != '=';
+    default:
+        return 1;
+    }
+}
+
 /* ---- encoding ---- */
 
 /* SRC with the edits applied (positions in SRC). */
@@ -153,14 +169,39 @@ static int is_b64(int c)
     return isalnum(c) || c == '+' || c == '/' || c == '=';
 }
 
-/* Base64 of DATA laid out like ENC: same leading and trailing whitespace, same line length
- * (that of ENC's first line of data) and line ending. */
+/* The line length of the base64 data E[FROM, TO): that of every line when all but the last
+ * have it and the last is no longer, B64_LINE where the lengths vary, 0 for a single line
+ * (no wrapping). */
+static size_t b64_width(const unsigned char *e, size_t from, size_t to)
+{
+    size_t p = from, width = 0, lines = 0, last = 0;
+    int vary = 0;
+
+    while (p < to) {
+        size_t n = 0;
+        for (; p < to && e[p] != '\r' && e[p] != '\n'; p++)
+            n += is_b64(e[p]);
+        while (p < to && (e[p] == '\r' || e[p] == '\n'))
+            p++;
+        if (lines++ == 0)
+            width = n;
+        else
+            vary |= last != width;      /* a line before this one differs */
+        last = n;
+    }
+    if (lines <= 1)
+        return 0;
+    return vary || last > width ? B64_LINE : width;
+}
+
+/* Base64 of DATA laid out like ENC: same leading and trailing whitespace, same line ending,
+ * the sender's line length (b64_width). */
 static int b64_layout(const unsigned char *enc, size_t elen, const unsigned char *data,
                       size_t len, strbuf *out)
 {
     static const char abc[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t lead = 0, tail = elen, width = 0, col = 0, i;
+    size_t lead = 0, tail = elen, width, col = 0, i;
     const char *eol = first_eol(enc, elen);
     int r = 0;
 
@@ -168,10 +209,7 @@ static int b64_layout(const unsigned char *enc, size_t elen, const unsigned char
         lead++;
     while (tail > lead && !is_b64(enc[tail - 1]))
         tail--;
-    while (lead + width < tail && is_b64(enc[lead + width]))
-        width++;
-    if (lead + width == tail)
-        width = 0;                              /* one line: no wrapping */
+    width = b64_width(enc, lead, tail);
     r |= itip_strbuf_append(out, enc, lead);
     for (i = 0; i < len && r == 0; i += 3) {
         unsigned int q = (unsigned int)data[i] << 16 | (i + 1 < len ? data[i + 1] << 8 : 0) |
@@ -203,17 +241,22 @@ static int qp_token(strbuf *out, const char *tok, size_t n, size_t *col, const c
     return itip_strbuf_append(out, tok, n);
 }
 
-/* TEXT in quoted-printable from column *COL; HARD: its line breaks are real ones. */
-static int qp_put(strbuf *out, const char *text, size_t n, size_t *col, int hard,
+/* The text of edit X in quoted-printable from column *COL.  Its line break is a copy of
+ * the one at X->eol_at: each CR or LF is written as a real line break where that one's
+ * byte was, encoded where it was encoded. */
+static int qp_put(strbuf *out, const rp_view *v, const rp_edit *x, size_t *col,
                   const char *eol)
 {
-    size_t i;
+    const char *text = x->text;
+    size_t n = x->tlen, i, k = 0;
 
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)text[i];
         int brk = i + 1 == n || text[i + 1] == '\r' || text[i + 1] == '\n';
+        int hard = (c == '\r' || c == '\n') && x->eol_at != RP_NO_EOL &&
+                   rp_view_raw_eol(v, x->eol_at + k++);
         char tok[4];
-        if (hard && (c == '\r' || c == '\n')) {
+        if (hard) {
             if (itip_strbuf_putc(out, (char)c) < 0)
                 return -1;
             *col = 0;
@@ -239,12 +282,11 @@ static int qp_apply(const rp_view *v, const rp_edits *ed, strbuf *out)
     for (i = 0; i < ed->n; i++) {
         const rp_edit *x = &ed->v[i];
         size_t ea = v->map[x->a], eb = v->map[x->b], ls = ea, col;
-        int hard = x->eol_at != RP_NO_EOL && e[v->map[x->eol_at]] != '=';
         while (ls > 0 && e[ls - 1] != '\n' && e[ls - 1] != '\r')
             ls--;
         col = ea - ls;
         if (itip_strbuf_append(out, e + prev, ea - prev) < 0 ||
-            qp_put(out, x->text, x->tlen, &col, hard, eol) < 0)
+            qp_put(out, v, x, &col, eol) < 0)
             return -1;
         if (col > 0 && eb < v->elen &&
             (itip_strbuf_putc(out, '=') < 0 || itip_strbuf_append(out, eol, strlen(eol)) < 0))

@@ -1,7 +1,7 @@
 /*
- * repair_impl.h - the pieces of the repair action shared by repair.c (planning, assembly),
- * repair_text.c (edits of the iCalendar text) and repair_enc.c (transfer encodings).
- * Internal to the engine: nothing outside these three files includes it.
+ * repair_impl.h - the pieces of the repair action shared by repair.c (planning, checks,
+ * assembly), repair_text.c (edits of the iCalendar text) and repair_enc.c (transfer
+ * encodings).  Internal to the repair layer: nothing outside these three files includes it.
  */
 #ifndef ITIP_REPAIR_IMPL_H
 #define ITIP_REPAIR_IMPL_H
@@ -13,7 +13,8 @@
 #define RP_NO_EOL ((size_t)-1)
 
 /* One edit of the decoded text: D[a, b) becomes TEXT.  EOL_AT: offset in D of the line break
- * TEXT ends with a copy of (RP_NO_EOL when it ends without one). */
+ * TEXT ends with a copy of (RP_NO_EOL when it ends without one): the K-th CR or LF of TEXT is
+ * a copy of D[EOL_AT + K]. */
 typedef struct {
     size_t a, b;
     char *text;
@@ -48,16 +49,25 @@ typedef struct {
 /* 0, -1 out of memory, 1 an encoding this code does not rewrite. */
 int rp_view_open(rp_view *v, const unsigned char *enc, size_t elen, itip_cte cte);
 void rp_view_close(rp_view *v);
+/* True when decoded byte I is a CR or LF of a line break of the transport (7bit, 8bit and
+ * binary bodies, quoted-printable outside "=0D"/"=0A"): the MIME walker hands each such
+ * break (CRLF, LF or a lone CR) to libical as one LF.  False for a decoded CR or LF
+ * (base64, "=0D"/"=0A"), which libical reads as it is. */
+int rp_view_raw_eol(const rp_view *v, size_t i);
 /* The body re-encoded with the edits (sorted, not overlapping) applied.  0 or -1. */
 int rp_encode(const rp_view *v, const rp_edits *ed, strbuf *out);
 
 typedef enum { RP_CC_MISSING, RP_CC_INVALID, RP_METHOD_PARAM, RP_KINDS } rp_kind;
 
-/* Plans the body edits of KIND (RP_CC_MISSING or RP_CC_INVALID) in the decoded text D.
+/* Plans the body edits of KIND (RP_CC_MISSING or RP_CC_INVALID) in the decoded text of V.
  * Returns 0 (edits appended, what changed in MSG), 1 (not possible: why in MSG) or -1. */
-int rp_text_plan(const unsigned char *d, size_t len, rp_kind kind, rp_edits *ed, char *msg,
-                 size_t msglen);
-/* The VCALENDAR's METHOD as a token into BUF; 0, or 1 when there is none usable. */
+int rp_text_plan(const rp_view *v, rp_kind kind, rp_edits *ed, char *msg, size_t msglen);
+/* The VCALENDAR's METHOD of the text D (as libical reads it: a calendar part's data) as a
+ * token into BUF; 0, or 1 when there is none usable. */
 int rp_text_method(const unsigned char *d, size_t len, char *buf, size_t n);
+
+/* Test only: when set, the line model takes every lone CR for a line end (as before issue
+ * 12), so that a test can show the parse-back check refusing what that model wrote. */
+extern int rp_test_cr_is_eol;
 
 #endif

@@ -3,9 +3,11 @@
  * decoded text of a calendar part, where X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE goes or
  * which stamp to replace, and the VCALENDAR's METHOD.
  *
- * Exports rp_text_plan(), rp_text_method() and the rp_edits helpers.  Works on lines of the
- * text as they are (CRLF, LF or CR; folded content lines followed through their continuation
- * lines); an edit inserts or replaces whole lines, with the line ending of the line it
+ * Exports rp_text_plan(), rp_text_method(), the rp_edits helpers and the test switch
+ * rp_test_cr_is_eol.  Works on the lines of the text exactly as libical will read them
+ * after the MIME walker (see "lines" below: CR CR LF is one line end, a lone CR before the
+ * last LF is not one; folded content lines followed through their continuation lines); an
+ * edit inserts or replaces whole lines, ending with a copy of the line break of the line it
  * follows, so every other byte stays as it was.  Never re-serialises the calendar, never
  * guesses: a VEVENT without exactly one UTC DTSTAMP in the safe window is not repaired.
  */
@@ -74,72 +76,186 @@ void rp_edits_sort(rp_edits *e)
         qsort(e->v, e->n, sizeof *e->v, edit_cmp);
 }
 
-/* ---- lines ---- */
+/* ---- lines, as libical reads them ----
+ *
+ * libical 3.0 (icalparser_parse_string) cuts its input at LF; only after the last LF is a CR
+ * a line end.  It drops the trailing white space of a line (CRs included) and unfolds a line
+ * that starts with a space or tab into the one before when that one is not empty, removing
+ * the LF, one CR before it and the space.  Empty lines are skipped.  The MIME walker has
+ * already turned each transport line break of a 7bit, 8bit, binary or quoted-printable body
+ * (CRLF, LF or a lone CR) into one LF.  A line break here is a run of CRs with the LF that
+ * ends it, if any: kept whole, so that a line inserted after it lands after a complete line
+ * end and ends with a copy of it. */
+
+int rp_test_cr_is_eol;
 
 typedef struct {
     size_t start, end, next;      /* content [start, end), line break [end, next) */
+    int breaks;                   /* line ends libical sees in the break: 0 (the text ends
+                                     here), 1, or more (empty lines follow) */
 } rp_line;
 
 typedef struct {
     const unsigned char *d;
     size_t len;
+    const rp_view *v;             /* the part's view, or NULL: D is what libical reads */
+    size_t tail;                  /* from here on (after libical's last LF) a CR ends a line */
     rp_line *l;
     size_t n;
 } rp_text;
+
+static int raw(const rp_text *t, size_t i)
+{
+    return t->v != NULL && rp_view_raw_eol(t->v, i);
+}
+
+/* One past libical's last LF (a decoded LF or any transport line break), or 0. */
+static size_t tail_start(const rp_text *t)
+{
+    size_t i = t->len;
+
+    while (i > 0 && t->d[i - 1] != '\n' && !raw(t, i - 1))
+        i--;
+    return i;
+}
+
+/* End of the line break starting at P: its CRs and the LF after them. */
+static size_t run_end(const rp_text *t, size_t p)
+{
+    size_t q = p;
+
+    if (rp_test_cr_is_eol)
+        return p + 1 + (t->d[p] == '\r' && p + 1 < t->len && t->d[p + 1] == '\n');
+    while (q < t->len && t->d[q] == '\r')
+        q++;
+    return q < t->len && t->d[q] == '\n' ? q + 1 : q;
+}
+
+/* The line ends libical sees in [P, Q): each transport line break, each decoded LF, each
+ * decoded CR after the last LF; decoded CRs before an LF are white space of the line. */
+static int run_breaks(const rp_text *t, size_t p, size_t q)
+{
+    int n = 0;
+    size_t i;
+
+    if (rp_test_cr_is_eol)
+        return 1;
+    for (i = p; i < q; i++)
+        if (raw(t, i)) {
+            n++;
+            i += t->d[i] == '\r' && i + 1 < q && t->d[i + 1] == '\n' && raw(t, i + 1);
+        } else
+            n += t->d[i] == '\n' || i >= t->tail;
+    return n;
+}
+
+/* The content end and line break of the line starting at L->start. */
+static void line_at(const rp_text *t, rp_line *l)
+{
+    size_t e = l->start, q;
+
+    for (;;) {
+        while (e < t->len && t->d[e] != '\r' && t->d[e] != '\n')
+            e++;
+        if (e == t->len) {
+            l->end = l->next = e;
+            l->breaks = 0;
+            return;
+        }
+        q = run_end(t, e);
+        if ((l->breaks = run_breaks(t, e, q)) > 0) {
+            l->end = e;
+            l->next = q;
+            return;
+        }
+        e = q;                    /* CRs inside the line: content, for libical as well */
+    }
+}
 
 static int split_lines(rp_text *t)
 {
     size_t cap = 64, p = 0;
 
     t->n = 0;
+    t->tail = rp_test_cr_is_eol ? 0 : tail_start(t);
     t->l = malloc(cap * sizeof *t->l);
     while (t->l != NULL && p < t->len) {
-        const unsigned char *d = t->d;
-        size_t e = p;
         if (t->n == cap) {
             rp_line *v = realloc(t->l, (cap *= 2) * sizeof *v);
             if (v == NULL)
                 break;
             t->l = v;
         }
-        while (e < t->len && d[e] != '\r' && d[e] != '\n')
-            e++;
         t->l[t->n].start = p;
-        t->l[t->n].end = e;
-        p = e < t->len ? e + 1 + (d[e] == '\r' && e + 1 < t->len && d[e + 1] == '\n') : e;
-        t->l[t->n++].next = p;
+        line_at(t, &t->l[t->n]);
+        p = t->l[t->n++].next;
     }
     return t->l != NULL && p >= t->len ? 0 : -1;
 }
 
-/* A content line: physical lines fi..li (continuations start with a space or tab). */
+/* A content line: physical lines fi..li. */
 typedef struct {
     size_t fi, li;
     char name[48];                /* upper-case, "" when unusable */
     char value[VALUE_MAX + 1];    /* unfolded value, "" when too long */
 } rp_cline;
 
+/* True if libical unfolds physical line K + 1 into line K (CONT: K is a continuation). */
+static int folds(const rp_text *t, size_t k, int cont)
+{
+    const rp_line *a = &t->l[k], *b = &t->l[k + 1];
+
+    return a->breaks == 1 && b->start < b->end &&
+           (t->d[b->start] == ' ' || t->d[b->start] == '\t') &&
+           (cont || a->end > a->start || (a->next - a->end > 1 && !raw(t, a->end)));
+}
+
 static size_t cline_last(const rp_text *t, size_t fi)
 {
     size_t li = fi;
 
-    while (li + 1 < t->n && t->l[li + 1].start < t->l[li + 1].end &&
-           (t->d[t->l[li + 1].start] == ' ' || t->d[t->l[li + 1].start] == '\t'))
+    while (li + 1 < t->n && folds(t, li, li > fi))
         li++;
     return li;
 }
 
-/* Unfolds lines fi..li into BUF (at most N - 1 bytes); returns the full length. */
+static void put(char *buf, size_t n, size_t *len, unsigned char c)
+{
+    if (*len + 1 < n)
+        buf[*len] = (char)c;
+    (*len)++;
+}
+
+/* The CRs libical keeps of the folded line break of line L: all but the one before the LF. */
+static size_t fold_crs(const rp_text *t, const rp_line *l)
+{
+    size_t c = l->next - l->end - 1;
+
+    if (c > 0 && t->d[l->next - 2] == '\r' && raw(t, l->next - 2) && raw(t, l->next - 1))
+        c--;                      /* a transport CRLF: one line end, no CR for libical */
+    return c > 0 ? c - 1 : 0;
+}
+
+static int is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* Unfolds lines fi..li into BUF (at most N - 1 bytes) as libical does, trailing white space
+ * dropped; returns the full length. */
 static size_t unfold(const rp_text *t, size_t fi, size_t li, char *buf, size_t n)
 {
-    size_t k, len = 0;
+    size_t k, len = 0, i;
 
     for (k = fi; k <= li; k++) {
-        size_t s = t->l[k].start + (k > fi), e = t->l[k].end;
-        for (; s < e; s++, len++)
-            if (len + 1 < n)
-                buf[len] = (char)t->d[s];
+        const rp_line *l = &t->l[k];
+        for (i = l->start + (k > fi); i < l->end; i++)
+            put(buf, n, &len, t->d[i]);
+        for (i = k < li ? fold_crs(t, l) : 0; i > 0; i--)
+            put(buf, n, &len, '\r');
     }
+    while (len > 0 && len < n && is_space((unsigned char)buf[len - 1]))
+        len--;
     buf[len + 1 < n ? len : n - 1] = '\0';
     return len;
 }
@@ -263,11 +379,12 @@ static int walk(rp_cal *c)
     return 0;
 }
 
-static int cal_open(rp_cal *c, const unsigned char *d, size_t len)
+static int cal_open(rp_cal *c, const unsigned char *d, size_t len, const rp_view *v)
 {
     memset(c, 0, sizeof *c);
     c->t.d = d;
     c->t.len = len;
+    c->t.v = v;
     return split_lines(&c->t) < 0 || walk(c) < 0 ? -1 : 0;
 }
 
@@ -279,19 +396,22 @@ static void cal_close(rp_cal *c)
 
 /* ---- planning ---- */
 
-/* Text of a line "NAME:VALUE" followed by the line break of physical line LI (if any). */
+/* Text of a line "NAME:VALUE" followed by a copy of the line break of physical line LI (if
+ * any), in place of [A, B).  0 or -1. */
 static int add_line(rp_edits *ed, const rp_text *t, size_t a, size_t b, const char *name,
                     size_t nlen, const char *value, size_t li)
 {
-    char buf[160];
     const rp_line *l = &t->l[li];
     size_t eol = l->next - l->end;
-    int n = snprintf(buf, sizeof buf, "%.*s:%s", (int)nlen, name, value);
+    strbuf line;
+    int r;
 
-    if (n < 0 || (size_t)n + eol >= sizeof buf)
-        return -1;
-    memcpy(buf + n, t->d + l->end, eol);
-    return rp_edits_add(ed, a, b, buf, (size_t)n + eol, eol ? l->end : RP_NO_EOL);
+    itip_strbuf_init(&line, 0);
+    r = itip_strbuf_printf(&line, "%.*s:%s", (int)nlen, name, value) < 0 ||
+        itip_strbuf_append(&line, t->d + l->end, eol) < 0 ? -1 :
+        rp_edits_add(ed, a, b, line.s, line.len, eol ? l->end : RP_NO_EOL);
+    itip_strbuf_free(&line);
+    return r;
 }
 
 static int plan_missing(rp_cal *c, rp_edits *ed, char *msg, size_t msglen)
@@ -307,7 +427,7 @@ static int plan_missing(rp_cal *c, rp_edits *ed, char *msg, size_t msglen)
             snprintf(msg, msglen, "a VEVENT has no single UTC DTSTAMP to copy");
             return 1;
         }
-        if (c->t.l[ev->dt_li].next == c->t.l[ev->dt_li].end) {
+        if (c->t.l[ev->dt_li].breaks == 0) {
             snprintf(msg, msglen, "the DTSTAMP line ends the text");
             return 1;
         }
@@ -366,14 +486,13 @@ static int plan_invalid(rp_cal *c, rp_edits *ed, char *msg, size_t msglen)
     return done == 0;
 }
 
-int rp_text_plan(const unsigned char *d, size_t len, rp_kind kind, rp_edits *ed, char *msg,
-                 size_t msglen)
+int rp_text_plan(const rp_view *v, rp_kind kind, rp_edits *ed, char *msg, size_t msglen)
 {
     rp_cal c;
     size_t before = ed->n;
     int r;
 
-    if (cal_open(&c, d, len) < 0) {
+    if (cal_open(&c, v->d, v->dlen, v) < 0) {
         cal_close(&c);
         return -1;
     }
@@ -396,7 +515,7 @@ int rp_text_method(const unsigned char *d, size_t len, char *buf, size_t n)
     size_t i;
     int r = 1;
 
-    if (cal_open(&c, d, len) == 0 && c.method[0] != '\0' && strlen(c.method) < n) {
+    if (cal_open(&c, d, len, NULL) == 0 && c.method[0] != '\0' && strlen(c.method) < n) {
         r = 0;
         for (i = 0; c.method[i]; i++)
             if (!isalnum((unsigned char)c.method[i]) && c.method[i] != '-')
