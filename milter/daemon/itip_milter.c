@@ -276,6 +276,7 @@ static int start(const options *o, const itip_config *cfg, char *err, size_t err
     if (accounts(cfg, &user, &sgid, err, errlen) < 0 ||
         msock_parse(cfg->socket, &spec, err, errlen) < 0)
         return -1;
+    milter_cb_socket(spec.kind == MSOCK_UNIX);
     if (smfi_register(*milter_cb_desc()) == MI_FAILURE) {
         snprintf(err, errlen, "smfi_register failed");
         return -1;

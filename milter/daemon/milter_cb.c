@@ -14,7 +14,7 @@
  * the connection.  The repair action (milter_repair.c): while the configuration asks for
  * it, the body bytes are kept as well (and the rest of a body with a calendar part is not
  * skipped).  End of message is milter_eom.c's (meom_finish): the callbacks only collect.
- * Headers are negotiated without a reply (SMFIP_NR_HDR) where the MTA offers it.  Each
+ * Every step but body and eom is negotiated without a reply where the MTA offers it.  Each
  * thread that analyses mail is marked so that libical's per-thread memory is released when
  * libmilter ends the thread (thread_end).
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
@@ -44,6 +44,41 @@
 #endif
 
 #define NEED_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+
+/* The steps the milter sees, and why; those in NO_REPLY always go on, so the MTA need not wait
+ * for their answer (a round trip each; with a million headers the answer came after the
+ * client's timeout).  Over TCP only the header block goes without replies: the MTA writes
+ * each SMTP step's packet as the client sends it, and with no reply to carry our ACK its next
+ * small packet waits for our delayed ACK (Nagle: some 40 ms per message, measured by
+ * t/postfix.sh); headers and end of headers come in one burst, and on a unix socket nothing
+ * waits.
+ *   connect  the client address: the log line, the stateful rules' skew per host   (unix)
+ *   helo     nothing; registered so that Postfix sends no lone macro packet (a ~40 ms
+ *            Nagle/delayed-ACK stall over TCP)                                          (unix)
+ *   mail     the envelope sender and {auth_authen}: the log line; a message starts   (unix)
+ *   rcpt     the envelope recipients: the rules that look at them                      (unix)
+ *   data     {i}, Postfix's queue id, for every log line                               (unix)
+ *   header   the message itself; forged X-ITIP headers counted for removal            no reply
+ *   eoh      the end of the header block                                                no reply
+ *   body     the message itself; answered: SKIP once nothing more can matter
+ *   eom      the verdict and the action
+ *   unknown  not seen (SMFIP_NOUNKNOWN) */
+#define NO_REPLY (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
+                  SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH)
+#define NO_REPLY_TCP (SMFIP_NR_HDR | SMFIP_NR_EOH)
+
+static int local_socket;        /* the milter listens on a unix socket (milter_cb_socket) */
+
+void milter_cb_socket(int unix_socket)
+{
+    local_socket = unix_socket;
+}
+
+/* The answer of a step that always goes on: none when STEP was negotiated without reply. */
+static sfsistat go_on(const connctx *c, unsigned long step)
+{
+    return c != NULL && (c->nr & step) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
 
 /* The one reset: frees what the message holds, leaves an empty context; idempotent. */
 static void msg_reset(msgctx *m)
@@ -180,6 +215,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long f2, unsigned long f3, unsigned long *pf0,
                              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
+    unsigned long nr;
     connctx *c;
 
     (void)f2;
@@ -191,16 +227,15 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     }
     c = conn_get(ctx);
     *pf0 = NEED_ACTIONS | (f0 & (SMFIF_SETSYMLIST | SMFIF_CHGBODY));
-    /* SKIP and LEADSPC only when offered; LEADSPC and no-reply for headers only if we can
-     * remember them.  Headers need no answer (cb_header always continues): without
-     * SMFIP_NR_HDR every header costs a round trip, and a message with a million of them
-     * would outlast the MTA's timeout (issue 12). */
-    *pf1 = (f1 & SMFIP_SKIP) | (c != NULL ? f1 & (SMFIP_HDR_LEADSPC | SMFIP_NR_HDR) : 0) |
-           (f1 & SMFIP_NOUNKNOWN);
+    /* Each step, where the MTA offers the flag: SKIP and LEADSPC as offered; no unknown
+     * commands; no reply (NO_REPLY: the callbacks of these steps always go on) only if the
+     * context can remember it, else those callbacks answer continue. */
+    nr = local_socket ? NO_REPLY : NO_REPLY_TCP;
+    *pf1 = (f1 & (SMFIP_SKIP | SMFIP_NOUNKNOWN)) | (c != NULL ? f1 & (SMFIP_HDR_LEADSPC | nr) : 0);
     *pf2 = *pf3 = 0;
     if (c != NULL) {
         c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
-        c->nr_hdr = (f1 & SMFIP_NR_HDR) != 0;
+        c->nr = *pf1 & NO_REPLY;
         c->can_skip = (f1 & SMFIP_SKIP) != 0;
         c->can_chgbody = (f0 & SMFIF_CHGBODY) != 0;
     }
@@ -236,16 +271,15 @@ static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
     c->client = addr_text(sa);
     if (c->client == NULL)
         take_macro(ctx, "{client_addr}", &c->client);
-    return SMFIS_CONTINUE;
+    return go_on(c, SMFIP_NR_CONN);
 }
 
 /* Registered only so that Postfix sends no lone macro packet for this stage (a ~40 ms
  * Nagle/delayed-ACK stall over TCP). */
 static sfsistat cb_helo(SMFICTX *ctx, char *helo)
 {
-    (void)ctx;
     (void)helo;
-    return SMFIS_CONTINUE;
+    return go_on(smfi_getpriv(ctx), SMFIP_NR_HELO);
 }
 
 /* ---- envelope ---- */
@@ -262,7 +296,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     if (argv != NULL && argv[0] != NULL && (m->sender = strdup(argv[0])) == NULL)
         mctx_error(m, "out of memory (sender)");
     take_macro(ctx, "{auth_authen}", &m->auth);
-    return SMFIS_CONTINUE;
+    return go_on(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -276,7 +310,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     if (m->error[0] == '\0' && argv != NULL && argv[0] != NULL &&
         itip_engine_add_rcpt(m->engine, argv[0]) < 0)
         mctx_error(m, itip_engine_error(m->engine));
-    return SMFIS_CONTINUE;
+    return go_on(c, SMFIP_NR_RCPT);
 }
 
 static sfsistat cb_data(SMFICTX *ctx)
@@ -285,7 +319,7 @@ static sfsistat cb_data(SMFICTX *ctx)
 
     if (c != NULL)
         take_macro(ctx, "{i}", &msg_get(c, ctx)->qid);
-    return SMFIS_CONTINUE;
+    return go_on(c, SMFIP_NR_DATA);
 }
 
 /* ---- content ---- */
@@ -335,7 +369,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
         else
             feed(m, m->line.s, m->line.len);
     }
-    return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+    return go_on(c, SMFIP_NR_HDR);
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
@@ -349,7 +383,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
     take_macro(ctx, "{i}", &m->qid);
     feed(m, "\r\n", 2);
     mrepair_eoh(&m->repair);
-    return SMFIS_CONTINUE;
+    return go_on(c, SMFIP_NR_EOH);
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)

@@ -37,7 +37,7 @@ typedef struct {
 typedef struct {
     char *client;
     int leadspc;                /* SMFIP_HDR_LEADSPC negotiated */
-    int nr_hdr;                 /* SMFIP_NR_HDR negotiated: cb_header answers SMFIS_NOREPLY */
+    unsigned long nr;           /* the SMFIP_NR_* steps negotiated: they answer SMFIS_NOREPLY */
     int can_skip;               /* SMFIP_SKIP negotiated */
     int can_chgbody;            /* SMFIF_CHGBODY negotiated (the repair action) */
     msgctx msg;
