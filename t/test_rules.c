@@ -12,6 +12,14 @@
  *
  * Every rule of the table must have at least one positive and one negative file or scenario.
  * The clock is fixed at 2026-06-01T12:00:00Z.
+ *
+ * Then itip_zone_utc_offset_direct() against libical's icaltimezone_get_utc_offset() for every
+ * distinct VTIMEZONE of every calendar under t/ (t/tz/ holds zones of unusual shapes),
+ * samples/ and ../shared/corpus/ (skipped, with a message, when absent): the 1st and 15th of
+ * every month of 1970..2100 at 00:00, 02:30 and 12:00, a few earlier years, and every half
+ * hour (with is_daylight 0 and 1) of the two days around each change of offset of a few years.
+ * Offsets and is_daylight must agree wherever the function answers; it prints how many zones
+ * and instants were compared and how many zones were left to libical.
  */
 #include "ac-config.h"
 #include <dirent.h>
@@ -19,11 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "base/config.h"
 #include "engine/engine.h"
 #include "base/strbuf.h"
+#include "mime/mime.h"
+#include "rules/calutil.h"
 #include "tap.h"
 
 #define TEST_NOW 1780315200   /* 2026-06-01T12:00:00Z */
@@ -281,6 +292,238 @@ static void check_dir(const char *root, const char *id, int *npos, int *nneg)
     itip_config_free(cfg);
 }
 
+/* ---- UTC offsets of VTIMEZONEs: itip_zone_utc_offset_direct against libical ---- */
+
+#define TZ_MAX_ZONES 4096
+
+typedef struct {
+    char *seen[TZ_MAX_ZONES];   /* the text of each distinct VTIMEZONE compared */
+    int nseen, nvtz, ndirect, nfallback, npartial, nfiles;
+    long ncompared, nmismatch, nskipped;
+} tzrun;
+
+/* Compares one wall-clock time; 1 when compared. */
+static int tz_compare_at(tzrun *r, icaltimezone *z, const char *tzid, struct icaltimetype t)
+{
+    int off, dst, loff, ldst = -1;
+
+    if (itip_zone_utc_offset_direct(z, &t, &off, &dst) != 0) {
+        r->nskipped++;
+        return 0;
+    }
+    loff = icaltimezone_get_utc_offset(z, &t, &ldst);
+    r->ncompared++;
+    if (off != loff || dst != ldst) {
+        if (r->nmismatch++ < 20)
+            diag("zone %s at %04d-%02d-%02dT%02d:%02d (is_daylight %d): %d/%d, libical %d/%d",
+                 tzid, t.year, t.month, t.day, t.hour, t.minute, t.is_daylight, off, dst, loff,
+                 ldst);
+    }
+    return 1;
+}
+
+static struct icaltimetype tz_time(int y, int mo, int d, int h, int mi, int dst)
+{
+    struct icaltimetype t = icaltime_null_time();
+
+    t.year = y;
+    t.month = mo;
+    t.day = d;
+    t.hour = h;
+    t.minute = mi;
+    t.is_daylight = dst;
+    return t;
+}
+
+/* Every half hour of the two days around each change of libical's offset in year Y. */
+static int tz_transitions(tzrun *r, icaltimezone *z, const char *tzid, int y)
+{
+    struct icaltimetype t = tz_time(y, 1, 1, 12, 0, 0);
+    int prev = icaltimezone_get_utc_offset(z, &t, NULL), n = 0, day, k;
+
+    for (day = 1; day <= 365; day++) {
+        struct icaltimetype u = t;
+        int off;
+        icaltime_adjust(&u, day, 0, 0, 0);
+        off = icaltimezone_get_utc_offset(z, &u, NULL);
+        if (off == prev)
+            continue;
+        prev = off;
+        u.hour = 0;
+        icaltime_adjust(&u, -1, 0, 0, 0);
+        for (k = 0; k < 96; k++) {
+            struct icaltimetype v = u;
+            icaltime_adjust(&v, 0, 0, 30 * k, 0);
+            v.is_daylight = 0;
+            n += tz_compare_at(r, z, tzid, v);
+            v.is_daylight = 1;
+            n += tz_compare_at(r, z, tzid, v);
+        }
+    }
+    return n;
+}
+
+static void tz_check_zone(tzrun *r, icalcomponent *vtz)
+{
+    static const int early[] = { 1600, 1601, 1602, 1850, 1900, 1950, 1969 };
+    static const int changes[] = { 1970, 1987, 1996, 2006, 2007, 2026, 2037, 2038, 2099 };
+    static const int hm[][2] = { { 0, 0 }, { 2, 30 }, { 12, 0 } };
+    icalproperty *p = icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
+    const char *tzid = p ? icalproperty_get_tzid(p) : NULL;
+    char *text;
+    icaltimezone *z;
+    long before = r->nskipped;
+    int i, y, m, d, k, n = 0, probes = 0;
+
+    r->nvtz++;
+    if (tzid == NULL || (text = icalcomponent_as_ical_string_r(vtz)) == NULL)
+        return;
+    for (i = 0; i < r->nseen; i++)
+        if (strcmp(r->seen[i], text) == 0) {
+            free(text);
+            return;
+        }
+    if (r->nseen == TZ_MAX_ZONES) {
+        free(text);
+        return;
+    }
+    r->seen[r->nseen++] = text;
+    z = icaltimezone_new();
+    if (z == NULL || !icaltimezone_set_component(z, icalcomponent_new_clone(vtz))) {
+        if (z != NULL)
+            icaltimezone_free(z, 1);
+        return;
+    }
+    for (i = 0; i < (int)(sizeof early / sizeof early[0]); i++)
+        for (k = 0; k < 3; k++, probes++)
+            n += tz_compare_at(r, z, tzid, tz_time(early[i], 7, 1, hm[k][0], hm[k][1], 0));
+    for (y = 1970; y <= 2100; y++)
+        for (m = 1; m <= 12; m++)
+            for (d = 1; d <= 15; d += 14)
+                for (k = 0; k < 3; k++, probes++)
+                    n += tz_compare_at(r, z, tzid, tz_time(y, m, d, hm[k][0], hm[k][1], 0));
+    if (n > 0)
+        for (i = 0; i < (int)(sizeof changes / sizeof changes[0]); i++)
+            n += tz_transitions(r, z, tzid, changes[i]);
+    if (n == 0)
+        r->nfallback++;
+    else
+        r->ndirect++;
+    if (n > 0 && r->nskipped - before > probes / 2 && r->npartial++ < 10)
+        diag("zone %s: %ld of its instants left to libical", tzid, r->nskipped - before);
+    icaltimezone_free(z, 1);
+}
+
+static void tz_check_text(tzrun *r, const char *text)
+{
+    icalcomponent *root = icalparser_parse_string(text), *cal, *vtz;
+    icalcompiter ci, zi;
+
+    if (root == NULL)
+        return;
+    for (ci = icalcomponent_begin_component(root, ICAL_VCALENDAR_COMPONENT);
+         icalcomponent_isa(root) == ICAL_XROOT_COMPONENT && (cal = icalcompiter_deref(&ci));
+         icalcompiter_next(&ci))
+        for (zi = icalcomponent_begin_component(cal, ICAL_VTIMEZONE_COMPONENT);
+             (vtz = icalcompiter_deref(&zi)) != NULL; icalcompiter_next(&zi))
+            tz_check_zone(r, vtz);
+    if (icalcomponent_isa(root) == ICAL_VCALENDAR_COMPONENT)
+        for (zi = icalcomponent_begin_component(root, ICAL_VTIMEZONE_COMPONENT);
+             (vtz = icalcompiter_deref(&zi)) != NULL; icalcompiter_next(&zi))
+            tz_check_zone(r, vtz);
+    icalcomponent_free(root);
+}
+
+/* A bare calendar is parsed as it is; anything else goes through the MIME walker. */
+static void tz_check_file(tzrun *r, const char *path, const itip_limits *lim)
+{
+    strbuf b;
+    const char *s;
+    itip_findings f;
+    itip_mime *m;
+    size_t i;
+
+    itip_strbuf_init(&b, 0);
+    if (slurp(path, &b) < 0 || b.len == 0 || memmem(b.s, b.len, "VTIMEZONE", 9) == NULL) {
+        itip_strbuf_free(&b);
+        return;
+    }
+    r->nfiles++;
+    itip_strbuf_append(&b, "", 1);
+    for (s = b.s; *s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'; s++)
+        ;
+    if (strncasecmp(s, "BEGIN:VCALENDAR", 15) == 0 || strncmp(s, "\xef\xbb\xbf", 3) == 0) {
+        tz_check_text(r, s);
+    } else {
+        itip_findings_init(&f, 100, NULL);
+        m = itip_mime_new(lim, &f);
+        if (m != NULL && itip_mime_feed(m, b.s, b.len - 1) == 0 && itip_mime_finish(m) == 0)
+            for (i = 0; i < itip_mime_calpart_count(m); i++)
+                tz_check_text(r, itip_mime_calpart(m, i)->data);
+        itip_mime_free(m);
+        itip_findings_clear(&f);
+    }
+    itip_strbuf_free(&b);
+}
+
+static void tz_walk(tzrun *r, const char *dir, const itip_limits *lim, int depth)
+{
+    struct dirent **ents;
+    struct stat st;
+    int n, i;
+
+    n = scandir(dir, &ents, NULL, by_name);
+    for (i = 0; i < n; i++) {
+        char path[4096];
+        if (ents[i]->d_name[0] != '.' &&
+            snprintf(path, sizeof path, "%s/%s", dir, ents[i]->d_name) < (int)sizeof path &&
+            stat(path, &st) == 0) {
+            if (S_ISDIR(st.st_mode) && depth < 8)
+                tz_walk(r, path, lim, depth + 1);
+            else if (S_ISREG(st.st_mode))
+                tz_check_file(r, path, lim);
+        }
+        free(ents[i]);
+    }
+    if (n >= 0)
+        free(ents);
+}
+
+static void test_zone_offsets(const char *top)
+{
+    static const char *const dirs[] = { "t", "samples", "../shared/corpus" };
+    itip_config *cfg = itip_config_default();
+    tzrun *r = calloc(1, sizeof *r);
+    struct stat st;
+    size_t i;
+    int k;
+
+    if (!ok(cfg != NULL && r != NULL, "zone offsets: set up")) {
+        free(r);
+        itip_config_free(cfg);
+        return;
+    }
+    for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", top, dirs[i]);
+        if (stat(dir, &st) != 0) {
+            diag("zone offsets: %s absent, not compared", dir);
+            continue;
+        }
+        tz_walk(r, dir, &cfg->limits, 0);
+    }
+    diag("zone offsets: %d files, %d VTIMEZONEs, %d distinct: %d computed directly, %d left "
+         "to libical; %ld instants compared, %ld left to libical", r->nfiles, r->nvtz,
+         r->nseen, r->ndirect, r->nfallback, r->ncompared, r->nskipped);
+    ok(r->nmismatch == 0, "zone offsets: itip_zone_utc_offset_direct agrees with libical at "
+       "%ld instants of %d zones (%ld differ)", r->ncompared, r->ndirect, r->nmismatch);
+    ok(r->ndirect > 0 && r->ncompared > 0, "zone offsets: some zones computed directly");
+    for (k = 0; k < r->nseen; k++)
+        free(r->seen[k]);
+    free(r);
+    itip_config_free(cfg);
+}
+
 int main(void)
 {
     const char *top = getenv("top_srcdir");
@@ -301,5 +544,6 @@ int main(void)
     for (i = 0; i < ITIP_RULE_COUNT; i++)
         ok(npos[i] > 0 && nneg[i] > 0, "%s has a positive (%d) and a negative (%d) test message",
            itip_rules[i].id, npos[i], nneg[i]);
+    test_zone_offsets(top ? top : ".");
     return done_testing();
 }

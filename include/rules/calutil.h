@@ -2,8 +2,8 @@
  * calutil.h - helpers for rule code (calutil.c): emitting findings, reporting a value once and
  * the text of details, the METHOD tests, a case-insensitive comparison for sorted string
  * lists, X-properties and their parameters, times (the Outlook safe window, iCalendar text,
- * seconds since the epoch), addresses, the legacy-organizer test, cheap time zones, the main
- * VEVENT and a series master.
+ * seconds since the epoch), addresses, the legacy-organizer test, cheap time zones and the
+ * UTC offsets of their wall-clock times, the main VEVENT and a series master.
  *
  * Exports the itip_* functions below; no state, no allocation except where said.  Used by the
  * rule files and calendar.c, and (itip_parse_time) by the repair.
@@ -93,6 +93,21 @@ int itip_target_is_legacy(itip_calctx *c, icalcomponent *event);
  * MS-OXCICAL) when every STANDARD/DAYLIGHT rule of it is yearly, so that libical's expansion
  * of it stays cheap; else NULL. */
 icaltimezone *itip_cheap_zone(itip_calctx *c, const char *tzid);
+/* The UTC offset in seconds of wall-clock time TT in ZONE (a VTIMEZONE of a parsed calendar),
+ * and in *IS_DAYLIGHT (when not NULL) whether daylight time applies: the answer of
+ * icaltimezone_get_utc_offset(), including its quirks (before the first onset the earliest
+ * onset's TZOFFSETFROM; in the repeated hour standard time unless TT->is_daylight is 1; a
+ * missing hour already in the new offset), computed from the STANDARD/DAYLIGHT onsets near
+ * TT instead of libical's expansion of every onset from the first DTSTART.  Onsets are
+ * DTSTART, RDATEs and a yearly RRULE of the usual shapes: BYMONTH=m;BYDAY=nDD (n 1..4, -1..-4),
+ * BYMONTH=m;BYMONTHDAY=d..d+6;BYDAY=DD, or none (DTSTART's date), with or without UNTIL
+ * (INTERVAL 1, no COUNT).  Any other shape, TT outside the years 3..2570 or an offset of a
+ * day or more is left to libical: itip_zone_utc_offset() then calls it, and
+ * itip_zone_utc_offset_direct() returns -1 (else 0 and *OFFSET).  No allocation, no state;
+ * uses the property iterators of the zone's sub-components. */
+int itip_zone_utc_offset(icaltimezone *zone, const struct icaltimetype *tt, int *is_daylight);
+int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *tt, int *offset,
+                                int *is_daylight);
 /* Number of entries of a libical BY* array of SIZE (ended by ICAL_RECURRENCE_ARRAY_MAX). */
 int itip_by_count(const short *a, int size);
 

@@ -5,7 +5,8 @@
  * details (NULL as "", the "..." of a cut value), the METHOD tests, the case-insensitive
  * comparison of TZID lists, case-insensitive X-property and X-parameter lookup (libical's own
  * lookups are case-sensitive), the Outlook safe time window of the catalogue (section 0.3),
- * date-time parsing and conversion, address helpers, cheap time zones, the main VEVENT and a
+ * date-time parsing and conversion, address helpers, cheap time zones and the UTC offsets of
+ * their wall-clock times (without libical's expansion of the zone), the main VEVENT and a
  * series master.  Pure functions over libical objects; never keeps a pointer past the call
  * (except the values itip_note_once is given to remember, in the caller's array), never
  * allocates except through itip_findings_add().
@@ -14,6 +15,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "rules/calendar.h"
@@ -426,4 +428,390 @@ int itip_by_count(const short *a, int size)
     while (n < size && a[n] != ICAL_RECURRENCE_ARRAY_MAX)
         n++;
     return n;
+}
+
+/* ---- UTC offsets of a VTIMEZONE without libical's expansion ----
+ *
+ * libical (icaltimezone_get_utc_offset) expands every STANDARD/DAYLIGHT onset from the first
+ * DTSTART (1601 for Outlook's zones) up to five years past the clock, sorts them by UTC, and
+ * takes the last onset whose local time (UTC plus the smaller of TZOFFSETFROM and TZOFFSETTO)
+ * is at or before the wall-clock time asked.  The same answer needs only the onsets near that
+ * time: every DTSTART and RDATE, and the yearly rule's onsets of the two years before, the
+ * year of and the year after the time (and the last two years of an UNTIL). */
+
+#define ZC_MAX 256              /* onsets looked at per call; more: libical answers */
+#define ZONE_YEAR_MIN 3         /* times and DTSTARTs outside these years: libical answers */
+#define ZONE_YEAR_MAX 2570      /* (it expands no further than the year 2582) */
+#define SECS_PER_DAY 86400LL
+#define ZONE_NEAR (2 * SECS_PER_DAY) /* beyond any accepted UTC offset */
+
+typedef struct {
+    long long utc;              /* the onset, seconds since the epoch */
+    int to, from;               /* TZOFFSETTO, TZOFFSETFROM */
+    int dst;                    /* from a DAYLIGHT */
+    int seq;                    /* the observance's place in the VTIMEZONE */
+} zonset;
+
+typedef struct {
+    zonset v[ZC_MAX];
+    int n;
+} zlist;
+
+typedef enum { YR_NTH, YR_WEEK_FROM, YR_DATE } yrkind;
+
+typedef struct {
+    yrkind kind;
+    int month, day;             /* YR_DATE: the date; YR_WEEK_FROM: the first BYMONTHDAY */
+    int wday, nth;              /* 0 = Sunday; nth 1..4 or -1..-4 (YR_NTH) */
+    int until;                  /* 0 none, 1 a date-time, 2 a DATE */
+    long long until_s;          /* local seconds (1) or days (2), as libical compares them */
+    int until_year;
+} yrule;
+
+static int leap_year(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int month_days(int y, int m)
+{
+    static const int md[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return m == 2 && leap_year(y) ? 29 : md[m - 1];
+}
+
+/* 0 = Sunday. */
+static int week_day(int y, int m, int d)
+{
+    long long w = (itip_days_from_civil(y, m, d) + 4) % 7;
+    return (int)(w < 0 ? w + 7 : w);
+}
+
+static int fields_valid(struct icaltimetype t)
+{
+    return t.month >= 1 && t.month <= 12 && t.day >= 1 && t.day <= month_days(t.year, t.month) &&
+           t.hour >= 0 && t.hour <= 23 && t.minute >= 0 && t.minute <= 59 && t.second >= 0 &&
+           t.second <= 59;
+}
+
+static int zadd(zlist *z, long long utc, int to, int from, int dst, int seq)
+{
+    if (z->n == ZC_MAX)
+        return -1;
+    z->v[z->n].utc = utc;
+    z->v[z->n].to = to;
+    z->v[z->n].from = from;
+    z->v[z->n].dst = dst;
+    z->v[z->n].seq = seq;
+    z->n++;
+    return 0;
+}
+
+/* True if a BYHOUR/BYMINUTE/BYSECOND list is empty or only DTSTART's own value V. */
+static int same_field(const short *a, int size, int v)
+{
+    int n = itip_by_count(a, size);
+    return n == 0 || (n == 1 && a[0] == v);
+}
+
+/* Reads a yearly RRULE of the shapes computed here; -1 for any other. */
+static int read_yrule(icalproperty *p, struct icaltimetype dt, int from, yrule *r)
+{
+    icalvalue *v = icalproperty_get_value(p);
+    struct icalrecurrencetype rec;
+    int nday, nmday, nmon, i;
+
+    if (v == NULL || icalvalue_isa(v) != ICAL_RECUR_VALUE)
+        return -1;
+    rec = icalvalue_get_recur(v);
+    nday = itip_by_count(rec.by_day, ICAL_BY_DAY_SIZE);
+    nmday = itip_by_count(rec.by_month_day, ICAL_BY_MONTHDAY_SIZE);
+    nmon = itip_by_count(rec.by_month, ICAL_BY_MONTH_SIZE);
+    if (rec.freq != ICAL_YEARLY_RECURRENCE || rec.interval != 1 || rec.count != 0 ||
+        (rec.rscale != NULL && *rec.rscale != '\0') ||
+        !same_field(rec.by_second, ICAL_BY_SECOND_SIZE, dt.second) ||
+        !same_field(rec.by_minute, ICAL_BY_MINUTE_SIZE, dt.minute) ||
+        !same_field(rec.by_hour, ICAL_BY_HOUR_SIZE, dt.hour) ||
+        itip_by_count(rec.by_year_day, ICAL_BY_YEARDAY_SIZE) ||
+        itip_by_count(rec.by_week_no, ICAL_BY_WEEKNO_SIZE) ||
+        itip_by_count(rec.by_set_pos, ICAL_BY_SETPOS_SIZE) || nmon > 1 || nday > 1)
+        return -1;
+    memset(r, 0, sizeof *r);
+    if (nmon == 0 && nday == 0 && nmday == 0) {
+        /* the DTSTART's date every year */
+        if (dt.month == 2 && dt.day == 29)
+            return -1;
+        r->kind = YR_DATE;
+        r->month = dt.month;
+        r->day = dt.day;
+    } else if (nmon == 1 && nday == 1) {
+        r->month = icalrecurrencetype_month_month(rec.by_month[0]);
+        r->wday = (int)icalrecurrencetype_day_day_of_week(rec.by_day[0]) - 1;
+        r->nth = icalrecurrencetype_day_position(rec.by_day[0]);
+        if (r->month < 1 || r->month > 12 || icalrecurrencetype_month_is_leap(rec.by_month[0]) ||
+            r->wday < 0 || r->wday > 6)
+            return -1;
+        if (nmday == 0 && r->nth != 0 && r->nth >= -4 && r->nth <= 4) {
+            r->kind = YR_NTH;
+        } else if (nmday == 7 && r->nth == 0) {
+            /* BYMONTHDAY=d,...,d+6;BYDAY=SU: the Sunday of those seven days (all of them
+             * in the month every year) */
+            r->kind = YR_WEEK_FROM;
+            r->day = rec.by_month_day[0];
+            for (i = 0; i < 7; i++)
+                if (rec.by_month_day[i] != r->day + i)
+                    return -1;
+            if (r->day < 1 || r->day + 6 > month_days(2001, r->month))
+                return -1;
+        } else {
+            return -1;
+        }
+    } else {
+        return -1;
+    }
+    if (!icaltime_is_null_time(rec.until)) {
+        if (rec.until.is_date) {
+            r->until = 2;
+            r->until_s = itip_days_from_civil(rec.until.year, rec.until.month, rec.until.day);
+        } else {
+            r->until = 1;
+            r->until_s = itip_time_to_unix(rec.until);
+            /* libical moves a UTC UNTIL to local time with TZOFFSETFROM */
+            if (icaltime_is_utc(rec.until))
+                r->until_s += from;
+        }
+        if (!fields_valid(rec.until) || rec.until.year < ZONE_YEAR_MIN)
+            return -1;
+        r->until_year = rec.until.year;
+    }
+    return 0;
+}
+
+/* The rule's onset (local date) in year Y; 0 when it has none there. */
+static int rule_date(const yrule *r, int y, int *m, int *d)
+{
+    int last, w;
+
+    *m = r->month;
+    switch (r->kind) {
+    case YR_DATE:
+        *d = r->day;
+        return 1;
+    case YR_WEEK_FROM:
+        *d = r->day + (r->wday - week_day(y, r->month, r->day) + 7) % 7;
+        return 1;
+    case YR_NTH:
+        if (r->nth > 0) {
+            w = week_day(y, r->month, 1);
+            *d = 1 + (r->wday - w + 7) % 7 + (r->nth - 1) * 7;
+        } else {
+            last = month_days(y, r->month);
+            w = week_day(y, r->month, last);
+            *d = last - (w - r->wday + 7) % 7 - (-r->nth - 1) * 7;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Adds the rule's onset of year Y when it lies after DTSTART and not after UNTIL. */
+static int add_rule_year(zlist *z, const yrule *r, struct icaltimetype dt, long long dt_s,
+                         int y, int to, int from, int dst, int seq)
+{
+    int m, d;
+    long long day, local;
+
+    if (y < dt.year || !rule_date(r, y, &m, &d))
+        return 0;
+    day = itip_days_from_civil(y, m, d);
+    local = day * SECS_PER_DAY + dt.hour * 3600LL + dt.minute * 60LL + dt.second;
+    if (local <= dt_s || (r->until == 1 && local > r->until_s) ||
+        (r->until == 2 && day >= r->until_s))
+        return 0;
+    return zadd(z, local - from, to, from, dst, seq);
+}
+
+/* Adds the onsets of one STANDARD/DAYLIGHT that matter for year Y.  -1: not computed here. */
+static int add_observance(zlist *z, icalcomponent *sub, int y, int seq)
+{
+    icalproperty *p, *rrule = NULL;
+    struct icaltimetype dt = icaltime_null_time();
+    int ndt = 0, nto = 0, nfrom = 0, nrr = 0, to = 0, from = 0, dst, i, ny = 4;
+    int years[6];
+    long long dt_s;
+    yrule r;
+
+    if (icalcomponent_isa(sub) == ICAL_XSTANDARD_COMPONENT)
+        dst = 0;
+    else if (icalcomponent_isa(sub) == ICAL_XDAYLIGHT_COMPONENT)
+        dst = 1;
+    else
+        return 0;
+    for (p = icalcomponent_get_first_property(sub, ICAL_ANY_PROPERTY); p != NULL;
+         p = icalcomponent_get_next_property(sub, ICAL_ANY_PROPERTY)) {
+        switch (icalproperty_isa(p)) {
+        case ICAL_DTSTART_PROPERTY:
+            ndt++;
+            dt = icalproperty_get_dtstart(p);
+            if (icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER) != NULL)
+                return -1;
+            break;
+        case ICAL_TZOFFSETTO_PROPERTY:
+            nto++;
+            to = icalproperty_get_tzoffsetto(p);
+            break;
+        case ICAL_TZOFFSETFROM_PROPERTY:
+            nfrom++;
+            from = icalproperty_get_tzoffsetfrom(p);
+            break;
+        case ICAL_RRULE_PROPERTY:
+            nrr++;
+            rrule = p;
+            break;
+        default:
+            break;
+        }
+    }
+    if (nto == 1 && nfrom == 0) {
+        from = to;              /* as libical: Outlook for Mac leaves it out without DST */
+        nfrom = 1;
+    }
+    if (ndt == 0 || nto == 0 || nfrom == 0)
+        return 0;               /* libical ignores the observance */
+    if (ndt > 1 || nto > 1 || nfrom > 1 || nrr > 1 || dt.is_date || icaltime_is_utc(dt) ||
+        !fields_valid(dt) || dt.year < ZONE_YEAR_MIN || dt.year > ZONE_YEAR_MAX ||
+        to <= -SECS_PER_DAY || to >= SECS_PER_DAY || from <= -SECS_PER_DAY ||
+        from >= SECS_PER_DAY)
+        return -1;
+    dt_s = itip_time_to_unix(dt);
+    if (zadd(z, dt_s - from, to, from, dst, seq) < 0)
+        return -1;
+    for (p = icalcomponent_get_first_property(sub, ICAL_RDATE_PROPERTY); p != NULL;
+         p = icalcomponent_get_next_property(sub, ICAL_RDATE_PROPERTY)) {
+        struct icaldatetimeperiodtype rd = icalproperty_get_rdate(p);
+        long long s;
+        if (icaltime_is_null_time(rd.time) || !fields_valid(rd.time))
+            return -1;
+        s = itip_time_to_unix(rd.time);
+        /* libical: a DATE takes DTSTART's time and is then read as UTC; a local date-time
+         * is in TZOFFSETFROM */
+        if (rd.time.is_date)
+            s += dt.hour * 3600LL + dt.minute * 60LL + dt.second;
+        else if (!icaltime_is_utc(rd.time))
+            s -= from;
+        if (zadd(z, s, to, from, dst, seq) < 0)
+            return -1;
+    }
+    if (rrule == NULL)
+        return 0;
+    if (read_yrule(rrule, dt, from, &r) < 0)
+        return -1;
+    /* the onsets that can be the last before a time of year Y, or the one after it: those
+     * of Y - 2 .. Y + 1, and when the rule ended before, its last two */
+    for (i = 0; i < 4; i++)
+        years[i] = y - 2 + i;
+    if (r.until != 0 && r.until_year < y - 2) {
+        years[ny++] = r.until_year - 1;
+        years[ny++] = r.until_year;
+    }
+    for (i = 0; i < ny; i++)
+        if (add_rule_year(z, &r, dt, dt_s, years[i], to, from, dst, seq) < 0)
+            return -1;
+    return 0;
+}
+
+/* By UTC; at one instant in the order of the observances, as the stable merge sort of glibc's
+ * qsort leaves libical's list (onsets of one observance at one instant are alike). */
+static int onset_cmp(const void *a, const void *b)
+{
+    const zonset *x = a, *y = b;
+
+    if (x->utc != y->utc)
+        return x->utc < y->utc ? -1 : 1;
+    return x->seq - y->seq;
+}
+
+/* The local time from which libical applies an onset: UTC plus the smaller offset. */
+static long long onset_local(const zonset *o)
+{
+    return o->utc + (o->to < o->from ? o->to : o->from);
+}
+
+int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *tt, int *offset,
+                                int *is_daylight)
+{
+    icalcomponent *vtz, *sub;
+    icalcompiter it;
+    zlist z;
+    long long t;
+    int i, a, b, k, seq = 0;
+    const zonset *use;
+
+    if (is_daylight != NULL)
+        *is_daylight = 0;
+    *offset = 0;
+    if (tt == NULL || zone == NULL || zone == icaltimezone_get_utc_timezone())
+        return 0;
+    vtz = icaltimezone_get_component(zone);
+    if (vtz == NULL || !fields_valid(*tt) || tt->year < ZONE_YEAR_MIN || tt->year > ZONE_YEAR_MAX)
+        return -1;
+    z.n = 0;
+    for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
+         (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it))
+        if (add_observance(&z, sub, tt->year, seq++) < 0)
+            return -1;
+    if (z.n == 0)
+        return 0;               /* no usable observance: libical says 0 */
+    qsort(z.v, (size_t)z.n, sizeof z.v[0], onset_cmp);
+    t = itip_time_to_unix(*tt);
+    /* libical's search steps from the onsets around T in UTC order: there they must be
+     * ordered strictly by UTC and by local onset, as in any sane zone, except onsets at one
+     * instant with the same offsets (Outlook's STANDARD and DAYLIGHT at 1601-01-01 of a zone
+     * without daylight time): the offset is the same whichever libical takes */
+    for (a = 0; a + 1 < z.n && z.v[a + 1].utc < t - ZONE_NEAR; a++)
+        ;
+    a = a > 0 ? a - 1 : 0;
+    for (b = z.n - 1; b > 0 && z.v[b - 1].utc > t + ZONE_NEAR; b--)
+        ;
+    b = b + 1 < z.n ? b + 1 : z.n - 1;
+    for (i = a; i < b; i++)
+        if (z.v[i].utc == z.v[i + 1].utc ? z.v[i].to != z.v[i + 1].to ||
+                                               z.v[i].from != z.v[i + 1].from
+                                         : onset_local(&z.v[i]) >= onset_local(&z.v[i + 1]))
+            return -1;
+    for (k = b; k >= a && onset_local(&z.v[k]) > t; k--)
+        ;
+    if (k < a) {
+        if (a != 0)
+            return -1;
+        /* before the first onset: its TZOFFSETFROM, and the other kind of time */
+        *offset = z.v[0].from;
+        if (is_daylight != NULL)
+            *is_daylight = !z.v[0].dst;
+        return 0;
+    }
+    use = &z.v[k];
+    /* the hour that repeats when clocks go back: libical takes the onset whose kind of time
+     * matches tt->is_daylight (standard time unless it is set), if the one before differs */
+    if (use->to < use->from && k > 0 && t < use->utc + use->from) {
+        int want = tt->is_daylight == 1;
+        if (k - 1 < a)
+            return -1;
+        if (use->dst != want && z.v[k - 1].dst == want)
+            use = &z.v[k - 1];
+    }
+    *offset = use->to;
+    if (is_daylight != NULL)
+        *is_daylight = use->dst;
+    return 0;
+}
+
+int itip_zone_utc_offset(icaltimezone *zone, const struct icaltimetype *tt, int *is_daylight)
+{
+    struct icaltimetype copy;
+    int off;
+
+    if (itip_zone_utc_offset_direct(zone, tt, &off, is_daylight) == 0)
+        return off;
+    copy = *tt;
+    return icaltimezone_get_utc_offset(zone, &copy, is_daylight);
 }

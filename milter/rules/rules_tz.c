@@ -31,8 +31,10 @@
  *
  * The TZIDs compared are the texts of the parameters and of the VTIMEZONE TZID properties as
  * parsed; libical's zone lookup is used only to compute G7's instants (after a case-insensitive
- * match), never its builtin zones.  A VTIMEZONE whose TZID libical dropped (empty value) counts
- * as declaring the empty TZID.
+ * match), never its builtin zones.  Their UTC offsets come from itip_zone_utc_offset(): libical's
+ * answer, computed from the onsets near the time instead of libical's expansion of the zone
+ * from its first DTSTART (libical still answers for the shapes it does not compute).  A
+ * VTIMEZONE whose TZID libical dropped (empty value) counts as declaring the empty TZID.
  * Must never: descend into VTIMEZONE for references, move the component iterator of the
  * VCALENDAR (external iterators only), nest two loops over one component's properties, expand
  * a recurrence or zone without a bound, or emit more than MAX_PER_RULE findings per rule.
@@ -259,7 +261,7 @@ static long long instant(struct icaltimetype t, const zval *z)
 
     t.zone = NULL;
     if (z->kind != Z_UTC && z->zone != NULL)
-        off = icaltimezone_get_utc_offset(z->zone, &t, &dst);
+        off = itip_zone_utc_offset(z->zone, &t, &dst);
     return itip_time_to_unix(t) - off;
 }
 
