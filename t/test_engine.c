@@ -174,11 +174,34 @@ static void test_caps(void)
     itip_config_free(cfg);
 }
 
+/* An envelope recipient as the MTA passes it ("<a@b>") counts for legacy_cdo_domains. */
+static void test_rcpt_brackets(void)
+{
+    static const char reply[] =
+        "BEGIN:VCALENDAR\r\nPRODID:-//t//t//EN\r\nVERSION:2.0\r\nMETHOD:REPLY\r\n"
+        "BEGIN:VEVENT\r\nUID:rcpt-brackets@example.com\r\nDTSTAMP:20260601T100000Z\r\n"
+        "DTSTART:20260610T080000Z\r\nSEQUENCE:0\r\n"
+        "ATTENDEE;PARTSTAT=ACCEPTED:mailto:anton@example.net\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n";
+    itip_config *cfg = conf("legacy_cdo_domains = [ \"legacy.example\" ];\n");
+    itip_engine *e = itip_engine_new(cfg);
+    itip_severity sev = ITIP_SEV_NONE;
+
+    ok(itip_engine_add_rcpt(e, "<olga@legacy.example>") == 0, "add_rcpt <olga@legacy.example>");
+    run_ical(e, reply);
+    ok(count_rule(e, ITIP_R_REPLY_ATTENDEE_CRITICAL_CHANGE_MISSING, &sev) == 1 &&
+       sev == ITIP_SEV_WOULD_FAIL,
+       "a REPLY without ORGANIZER to <olga@legacy.example>: the legacy organizer is seen");
+    itip_engine_free(e);
+    itip_config_free(cfg);
+}
+
 int main(void)
 {
     test_sniff();
     test_clean_and_reuse();
     test_rule_settings();
+    test_rcpt_brackets();
     test_caps();
     return done_testing();
 }

@@ -32,7 +32,8 @@ void itip_engine_set_store(itip_engine *e, itip_store *st);
 /* The SMTP client's address (or NULL), for the per-host clock-skew estimate; forgotten by
  * itip_engine_reset().  0, or -1 when out of memory. */
 int itip_engine_set_client(itip_engine *e, const char *addr);
-int itip_engine_add_rcpt(itip_engine *e, const char *addr);  /* envelope recipient */
+/* An envelope recipient, "a@b" or as the MTA passes it, "<a@b>" (kept without the brackets). */
+int itip_engine_add_rcpt(itip_engine *e, const char *addr);
 
 /* Feed the message (header block, blank line, body) in chunks of any size.  0, or -1 on an
  * internal failure (out of memory): see itip_engine_error(). */

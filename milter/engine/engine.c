@@ -238,10 +238,16 @@ int itip_engine_add_rcpt(itip_engine *e, const char *addr)
 {
     char **v;
     char *copy;
+    size_t n;
 
     if (addr == NULL)
         return 0;
-    copy = strdup(addr);
+    n = strlen(addr);
+    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {   /* as an MTA passes it: <a@b> */
+        addr++;
+        n -= 2;
+    }
+    copy = strndup(addr, n);
     v = copy ? realloc(e->rcpts, (e->nrcpts + 1) * sizeof *v) : NULL;
     if (v == NULL) {
         free(copy);
