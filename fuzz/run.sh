@@ -17,7 +17,7 @@ BLD=${2:?usage: run.sh SRCDIR BUILDDIR [SECONDS] [HARNESS...]}
 SECS=${3:-60}
 shift 2
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- fuzz_mime fuzz_ical fuzz_config
+[ $# -gt 0 ] || set -- fuzz_mime fuzz_ical fuzz_config fuzz_restrict
 F="$BLD/fuzz"
 
 sh "$SRC/fuzz/seeds.sh" "$SRC" "$F/seeds" || exit 2
@@ -26,11 +26,12 @@ for h in "$@"; do
     [ -x "$F/$h" ] || { echo "run.sh: $F/$h not built (make fuzz)" >&2; exit 2; }
     case $h in
     fuzz_mime) maxlen=65536 ;;
-    fuzz_ical) maxlen=32768 ;;
+    fuzz_ical|fuzz_restrict) maxlen=32768 ;;
     *) maxlen=4096 ;;
     esac
     dict=
     [ -f "$SRC/fuzz/$h.dict" ] && dict="-dict=$SRC/fuzz/$h.dict"
+    [ "$h" = fuzz_restrict ] && dict="-dict=$SRC/fuzz/fuzz_ical.dict"   # iCalendar too
     mkdir -p "$F/corpus/$h" "$F/crashes/$h"
     rm -f "$F/crashes/$h"/*
     log="$F/$h.log"

@@ -6,7 +6,8 @@
 # Each file under t/fuzz-regress/fuzz_<harness>/ (an input that once crashed, leaked or broke
 # an invariant) is replayed on its own, one test each; then all seeds of that harness from
 # t/ and samples/ in one run.  A harness aborts on a broken invariant (for fuzz_mime: chunked
-# and one-shot feeding must agree), so a regression fails here.  TAP output.
+# and one-shot feeding must agree; for fuzz_restrict: our restriction check and libical's
+# must agree), so a regression fails here.  TAP output.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/t/lib/tap.sh"
@@ -15,7 +16,7 @@ R="$top_srcdir/t/fuzz-regress"
 LSAN_OPTIONS=suppressions="$top_srcdir/fuzz/lsan.supp":print_suppressions=0
 export LSAN_OPTIONS
 
-for h in mime ical config; do
+for h in mime ical config restrict; do
     bin="$top_builddir/t/fuzz_replay_$h"
     [ -x "$bin" ] || skip_all "$bin was not built"
 done
@@ -31,7 +32,7 @@ replay() { # replay HARNESS FILE...: runs the replay program, its output in $T
 
 T=$(mktemp /tmp/itip-fuzzreg.XXXXXX)
 trap 'rm -f "$T"' EXIT
-for h in mime ical config; do
+for h in mime ical config restrict; do
     nreg=0
     for f in "$R/fuzz_$h"/*; do
         [ -f "$f" ] || continue
@@ -41,7 +42,7 @@ for h in mime ical config; do
     echo "# fuzz_$h: $nreg regression file(s)"
     case $h in
     mime) seeds=$(find "$top_srcdir/t" "$top_srcdir/samples" -name '*.eml' -type f | sort) ;;
-    ical) seeds=$(find "$top_srcdir/t" -name '*.ics' -type f | sort) ;;
+    ical|restrict) seeds=$(find "$top_srcdir/t" -name '*.ics' -type f | sort) ;;
     config) seeds=$(find "$top_srcdir/t" "$top_srcdir/samples" "$top_srcdir/etc" -name '*.conf' -type f | sort) ;;
     esac
     # shellcheck disable=SC2086

@@ -6,7 +6,8 @@
  * B2 multiple-vcalendar run in calendar.c.)
  *
  * Only c->vcal, the first VCALENDAR, is analysed.  These checks must never modify the parsed
- * tree (icalrestriction_check runs on a clone that is freed here), never keep libical objects
+ * tree (B4 evaluates libical's restriction table in restrict.c, which adds nothing to the
+ * tree, where icalrestriction_check would add X-LIC-ERRORs), never keep libical objects
  * beyond the call, and never nest two loops over the internal property iterator of one
  * component (itip_xprop and friends use it too): components are walked with external
  * icalcompiter iterators, properties are counted before anything else looks at them.
@@ -18,11 +19,10 @@
 #include <strings.h>
 #include "rules/calendar.h"
 #include "rules/calutil.h"
+#include "rules/restrict.h"
 
 /* Findings of one rule per calendar part past which the rest are not reported. */
 #define MAX_FINDINGS_PER_RULE 5
-/* Distinct libical restriction complaints remembered per part (B4); the rest are ignored. */
-#define MAX_RESTRICTION_MSGS 32
 /* Characters of an offending value quoted in a detail line. */
 #define VALUE_SHOWN 60
 
@@ -241,60 +241,10 @@ static void check_status_method(itip_calctx *c)
 
 /* ---- B4 itip-restriction-violation ---- */
 
-typedef struct {
-    icalcomponent *comp;       /* component of the parsed tree the complaint is about */
-    const char *msg;           /* X-LIC-ERROR text, owned by the clone */
-} restriction_msg;
-
-typedef struct {
-    restriction_msg v[MAX_RESTRICTION_MSGS];
-    int n;
-} restriction_list;
-
 static int is_itip_error(icalproperty *p)
 {
     icalparameter *t = icalproperty_get_first_parameter(p, ICAL_XLICERRORTYPE_PARAMETER);
     return t && icalparameter_get_xlicerrortype(t) == ICAL_XLICERRORTYPE_INVALIDITIP;
-}
-
-static void restriction_add(restriction_list *l, icalcomponent *comp, const char *msg)
-{
-    int i;
-
-    if (!msg)
-        return;
-    for (i = 0; i < l->n; i++)   /* libical 3.0 repeats a complaint once per property */
-        if (l->v[i].comp == comp && strcmp(l->v[i].msg, msg) == 0)
-            return;
-    if (l->n < MAX_RESTRICTION_MSGS) {
-        l->v[l->n].comp = comp;
-        l->v[l->n].msg = msg;
-        l->n++;
-    }
-}
-
-/* Collects the INVALID-ITIP complaints of CLONE and its sub-components.  ORIG is the component
- * of the parsed tree that CLONE copies (the check only adds properties, so both trees have the
- * same components in the same order): findings name the original, whose UID the engine knows. */
-static void restriction_collect(restriction_list *l, icalcomponent *clone, icalcomponent *orig)
-{
-    icalproperty *p;
-    icalcompiter ci, oi;
-    icalcomponent *csub, *osub;
-
-    for (p = icalcomponent_get_first_property(clone, ICAL_XLICERROR_PROPERTY); p;
-         p = icalcomponent_get_next_property(clone, ICAL_XLICERROR_PROPERTY))
-        if (is_itip_error(p))
-            restriction_add(l, orig, icalproperty_get_xlicerror(p));
-    oi = icalcomponent_begin_component(orig, ICAL_ANY_COMPONENT);
-    for (ci = icalcomponent_begin_component(clone, ICAL_ANY_COMPONENT);
-         (csub = icalcompiter_deref(&ci)) != NULL; icalcompiter_next(&ci)) {
-        osub = icalcompiter_deref(&oi);
-        if (osub == NULL || icalcomponent_isa(osub) != icalcomponent_isa(csub))
-            return;              /* not the same shape after all: stop rather than misname */
-        restriction_collect(l, csub, osub);
-        icalcompiter_next(&oi);
-    }
 }
 
 /* The property a libical complaint names ("Failed iTIP restrictions for SUMMARY property.
@@ -377,8 +327,7 @@ static itip_severity restriction_severity(const itip_calctx *c, icalcomponent *c
 
 static void check_restrictions(itip_calctx *c)
 {
-    icalcomponent *clone;
-    restriction_list l;
+    itip_restrict_list l;
     int i, nfound = 0;
     char prop[64];
 
@@ -386,12 +335,9 @@ static void check_restrictions(itip_calctx *c)
      * not matter then. */
     if (method_unsupported(c))
         return;
-    clone = icalcomponent_new_clone(c->vcal);
-    if (!clone)
+    /* libical's icalrestriction_check, without its table scan and clone (restrict.c) */
+    if (itip_restrict_check(c->vcal, &l))
         return;
-    l.n = 0;
-    if (!icalrestriction_check(clone))
-        restriction_collect(&l, clone, c->vcal);
     for (i = 0; i < l.n && nfound < MAX_FINDINGS_PER_RULE; i++) {
         const char *msg = l.v[i].msg;
         const char *tail = msg;
@@ -408,7 +354,6 @@ static void check_restrictions(itip_calctx *c)
                   "RFC 5546 %s restriction failed (libical): %.160s", c->method ? c->method
                   : "(no METHOD)", tail);
     }
-    icalcomponent_free(clone);
 }
 
 void itip_check_structure(itip_calctx *c)
