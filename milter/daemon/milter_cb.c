@@ -15,8 +15,8 @@
  * it, the body bytes are kept as well (and the rest of a body with a calendar part is not
  * skipped).  End of message is milter_eom.c's (meom_finish): the callbacks only collect.
  * Every step but body and eom is negotiated without a reply where the MTA offers it.  Each
- * thread that analyses mail is marked so that libical's per-thread memory is released when
- * libmilter ends the thread (thread_end).
+ * thread that runs an end of message (where libical runs) is marked so that libical's
+ * per-thread memory is released when libmilter ends the thread (thread_end).
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
  * refuses only an MTA that cannot add headers or quarantine.
  */
@@ -164,7 +164,6 @@ static void msg_start(connctx *c, SMFICTX *ctx)
     msgctx *m = &c->msg;
 
     msg_reset(m);
-    thread_watch();
     m->active = 1;
     m->snap = msnap_acquire();
     m->engine = m->snap ? itip_engine_new(m->snap->cfg) : NULL;
@@ -423,6 +422,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
     }
     msg_get(c, ctx);
     take_macro(ctx, "{i}", &c->msg.qid);
+    thread_watch();             /* libical runs here, in whichever worker thread this is */
     st = meom_finish(ctx, c->client, c->leadspc, &c->msg);
     msg_reset(&c->msg);
     return st;

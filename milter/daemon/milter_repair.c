@@ -138,8 +138,7 @@ static int set_edit(mrepair *r, int leadspc, const char *qid)
     }
     r->edit.body = p->out;
     r->edit.bodylen = p->outlen;
-    r->planned = p->out != NULL || p->header.name != NULL;
-    if (!r->planned && memchr(p->repaired, 1, p->nfindings) != NULL) {
+    if (p->out == NULL && p->header.name == NULL && memchr(p->repaired, 1, p->nfindings) != NULL) {
         size_t i;
         memset(p->repaired, 0, p->nfindings);
         for (i = 0; i < p->nitems; i++)
@@ -197,7 +196,7 @@ const char *mrepair_refusal(const mrepair *r)
 
 const mact_edit *mrepair_edit(const mrepair *r)
 {
-    return r->planned ? &r->edit : NULL;
+    return r->edit.body != NULL || r->edit.header != NULL ? &r->edit : NULL;
 }
 
 void mrepair_reset(mrepair *r)

@@ -33,8 +33,7 @@ typedef struct {
     itip_repair rep;            /* the plan, alive until reset (the verdict input points in) */
     char *summary;              /* what is repaired, for <prefix>-Repaired */
     char *header_value;         /* rep.header.new_value as libmilter takes it */
-    mact_edit edit;             /* what the action step sends */
-    int planned;                /* edit holds something to send */
+    mact_edit edit;             /* what the action step sends (nothing: body and header NULL) */
 } mrepair;
 
 /* At the start of a message.  CAN_CHGBODY: SMFIF_CHGBODY was negotiated. */

@@ -66,8 +66,5 @@ int rp_text_plan(const rp_view *v, rp_kind kind, rp_edits *ed, char *msg, size_t
  * token into BUF; 0, or 1 when there is none usable. */
 int rp_text_method(const unsigned char *d, size_t len, char *buf, size_t n);
 
-/* Test only: when set, the line model takes every lone CR for a line end (as before issue
- * 12), so that a test can show the parse-back check refusing what that model wrote. */
-extern int rp_test_cr_is_eol;
 
 #endif

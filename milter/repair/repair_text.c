@@ -3,8 +3,7 @@
  * decoded text of a calendar part, where X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE goes or
  * which stamp to replace, and the VCALENDAR's METHOD.
  *
- * Exports rp_text_plan(), rp_text_method(), the rp_edits helpers and the test switch
- * rp_test_cr_is_eol.  Works on the lines of the text exactly as libical will read them
+ * Exports rp_text_plan(), rp_text_method() and the rp_edits helpers.  Works on the lines of the text exactly as libical will read them
  * after the MIME walker (see "lines" below: CR CR LF is one line end, a lone CR before the
  * last LF is not one; folded content lines followed through their continuation lines); an
  * edit inserts or replaces whole lines, ending with a copy of the line break of the line it
@@ -87,8 +86,6 @@ void rp_edits_sort(rp_edits *e)
  * ends it, if any: kept whole, so that a line inserted after it lands after a complete line
  * end and ends with a copy of it. */
 
-int rp_test_cr_is_eol;
-
 typedef struct {
     size_t start, end, next;      /* content [start, end), line break [end, next) */
     int breaks;                   /* line ends libical sees in the break: 0 (the text ends
@@ -124,8 +121,6 @@ static size_t run_end(const rp_text *t, size_t p)
 {
     size_t q = p;
 
-    if (rp_test_cr_is_eol)
-        return p + 1 + (t->d[p] == '\r' && p + 1 < t->len && t->d[p + 1] == '\n');
     while (q < t->len && t->d[q] == '\r')
         q++;
     return q < t->len && t->d[q] == '\n' ? q + 1 : q;
@@ -138,8 +133,6 @@ static int run_breaks(const rp_text *t, size_t p, size_t q)
     int n = 0;
     size_t i;
 
-    if (rp_test_cr_is_eol)
-        return 1;
     for (i = p; i < q; i++)
         if (raw(t, i)) {
             n++;
@@ -177,7 +170,7 @@ static int split_lines(rp_text *t)
     size_t cap = 64, p = 0;
 
     t->n = 0;
-    t->tail = rp_test_cr_is_eol ? 0 : tail_start(t);
+    t->tail = tail_start(t);
     t->l = malloc(cap * sizeof *t->l);
     while (t->l != NULL && p < t->len) {
         if (t->n == cap) {
