@@ -92,14 +92,33 @@ run --now $NOW "$S/cancel-method-mismatch.eml"; [ $rc -eq 1 ] && grep -q "^$S/ca
 # --list-rules: generated from the rule table, same ids as rules.def
 run --list-rules; [ $rc -eq 0 ] && grep -q "^reply-attendee-critical-change-missing  *C1  *would-fail" "$T/out"; ok $? "--list-rules: id, catalogue number, severity, summary"
 want=$(grep -c '^RULE(' "$top_srcdir/include/base/rules.def")
-[ "$(wc -l < "$T/out")" -eq "$want" ]; ok $? "--list-rules lists all $want rules of rules.def"
+[ "$(grep -c '^[a-z]' "$T/out")" -eq "$want" ] && [ "$(grep -c '^    source: .' "$T/out")" -eq "$want" ] &&
+    [ "$(grep -c '^    remedy: .' "$T/out")" -eq "$want" ]; ok $? "--list-rules lists all $want rules of rules.def, each with its source and remedy"
 run --list-rules --json; [ $rc -eq 0 ] && "$PY" -c '
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 assert len(rows) == int(sys.argv[2]), len(rows)
-assert all(set(r) == {"rule", "catalogue", "severity", "summary"} for r in rows)
+assert all(set(r) == {"rule", "catalogue", "severity", "summary", "source", "remedy"} for r in rows)
+assert all(r["source"] and r["remedy"] for r in rows)
 assert {"ical-parse-errors", "mime-limit-exceeded"} <= {r["rule"] for r in rows}' "$T/out" "$want"; ok $? "--list-rules --json: one object per rule"
 run --list-rules "$S/plain.eml"; [ $rc -eq 2 ]; ok $? "--list-rules with a file: usage error"
+
+# the envelope: --mail-from/--rcpt-to, else the delivery headers, else none (and said so)
+R="$top_srcdir/t/rules/reply-not-to-organizer"
+run --json --now $NOW "$R/neg-no-envelope.eml"; [ $rc -eq 0 ] && ! has_rule reply-not-to-organizer &&
+    grep -q '"envelope":"none"' "$T/out" && grep -q '"note":"no envelope' "$T/out"; ok $? "no envelope: the envelope rules are skipped, and the JSON says so"
+run --now $NOW "$R/neg-no-envelope.eml"; grep -q "no envelope: the envelope rules were skipped" "$T/out"; ok $? "no envelope: the text report says so"
+run --json --now $NOW --rcpt-to dave@example.net --mail-from '<bob@example.net>' "$R/neg-no-envelope.eml"; [ $rc -eq 1 ] &&
+    has_rule reply-not-to-organizer degrade && grep -q '"envelope":"given"' "$T/out"; ok $? "--rcpt-to someone else: reply-not-to-organizer"
+run --json --now $NOW -r '<olivia@example.com>' -r dave@example.net "$R/neg-no-envelope.eml"; [ $rc -eq 0 ] && ! has_rule reply-not-to-organizer; ok $? "--rcpt-to the organizer among others: no finding"
+run --json --now $NOW "$R/pos-degrade-forwarded-reply.eml"; has_rule reply-not-to-organizer && grep -q '"envelope":"headers"' "$T/out"; ok $? "Return-Path and Delivered-To stand in for the envelope"
+run --json --now $NOW --rcpt-to olivia@example.com "$R/pos-degrade-forwarded-reply.eml"; ! has_rule reply-not-to-organizer; ok $? "a given envelope wins over the delivery headers"
+run --now $NOW --rcpt-to nobody "$R/neg-no-envelope.eml"; [ $rc -eq 2 ] && grep -q "rcpt-to wants an address" "$T/err"; ok $? "--rcpt-to without @: usage error"
+run --json --now $NOW --rcpt-to dave@example.net "$R/neg-no-envelope.eml"; "$PY" -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+assert all(f["remedy"] for f in r["findings"]) and r["findings"]' "$T/out"; ok $? "every JSON finding carries the rule's remedy"
+run --now $NOW --rcpt-to dave@example.net "$R/neg-no-envelope.eml"; grep -q "^ *what to do: The attendee" "$T/out"; ok $? "the text report gives each finding's remedy"
 
 # JSON stays valid on bytes that are not UTF-8: they become U+FFFD, valid sequences pass
 printf 'BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT\r\nUID:a\377\342\202\254b\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' >"$T/bad-utf8.ics"

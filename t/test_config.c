@@ -204,12 +204,55 @@ static void test_errors(void)
     is_str(err, want, "missing file message");
 }
 
+/* authserv_id and alias_domains (issue 16): forms, lookups, errors with FILE:LINE. */
+static void test_envelope_settings(void)
+{
+    char err[1024];
+    itip_config *cfg = load("authserv_id = \"mx.example.com\";\n"
+                            "alias_domains = ( [ \"Example.com\", \"example.net\" ],\n"
+                            "                  [ \"a.example\", \"b.example\", \"c.example\" ] );\n",
+                            err, sizeof err);
+
+    if (!ok(cfg != NULL, "authserv_id string and alias_domains sets load"))
+        diag("%s", err);
+    if (cfg != NULL) {
+        ok(itip_config_trusts_authserv(cfg, "MX.example.com"), "authserv_id: case-insensitive");
+        ok(!itip_config_trusts_authserv(cfg, "mx.attacker.example"), "another id is not trusted");
+        ok(itip_config_same_domain(cfg, "example.NET", "example.com"), "one set: same");
+        ok(itip_config_same_domain(cfg, "c.example", "a.example"), "three-domain set: same");
+        ok(!itip_config_same_domain(cfg, "example.com", "a.example"), "two sets: not the same");
+        ok(itip_config_same_domain(cfg, "x.example", "X.Example"), "equal names: same");
+        ok(!itip_config_same_domain(cfg, "x.example", "y.example"), "unlisted: not the same");
+    }
+    itip_config_free(cfg);
+    cfg = load("authserv_id = [ \"a.example\", \"b.example\" ];\n", err, sizeof err);
+    ok(cfg != NULL && cfg->n_authserv_ids == 2 && itip_config_trusts_authserv(cfg, "b.example"),
+       "authserv_id as a list");
+    itip_config_free(cfg);
+    cfg = itip_config_default();
+    ok(cfg != NULL && !itip_config_trusts_authserv(cfg, "mx.example.com") &&
+       !itip_config_same_domain(cfg, "a.example", "b.example"), "defaults: nothing trusted, no aliases");
+    itip_config_free(cfg);
+    expect_error("\nauthserv_id = \"two words\";\n", 2,
+                 "'authserv_id' must be an authserv-id (one word)");
+    expect_error("authserv_id = 5;\n", 1,
+                 "setting 'authserv_id' must be a string or a list of strings");
+    expect_error("alias_domains = [ \"example.com\" ];\n", 1,
+                 "setting 'alias_domains' must be a list of lists of domain names, e.g. "
+                 "( [ \"example.com\", \"example.net\" ] )");
+    expect_error("alias_domains = ( [ \"example.com\" ] );\n", 1,
+                 "each set in 'alias_domains' needs at least two domains");
+    expect_error("alias_domains = (\n [ \"example.com\", \"u@example.net\" ] );\n", 2,
+                 "'u@example.net' in 'alias_domains' is not a domain name");
+}
+
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/itip-test-config.%ld.conf", (long)getpid());
     test_defaults();
     test_valid();
     test_errors();
+    test_envelope_settings();
     unlink(path);
     return done_testing();
 }

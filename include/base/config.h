@@ -58,6 +58,10 @@ typedef struct itip_config {
     char *file;                     /* the file it came from, or NULL for built-in defaults */
     char **legacy_cdo_domains;      /* lower-case; "*" means every domain */
     size_t n_legacy_cdo_domains;
+    char **authserv_ids;            /* authserv_id: Authentication-Results ids we trust */
+    size_t n_authserv_ids;
+    char **alias_domains;           /* alias_domains: lower-case sets, each ended by NULL */
+    size_t n_alias_domains;         /* entries of alias_domains, the NULLs included */
     long clock_skew_tolerance;      /* seconds (300) */
     long date_header_skew;          /* seconds (900): D8 */
     itip_limits limits;
@@ -100,5 +104,12 @@ itip_action itip_config_fallback(const itip_config *cfg, itip_severity sev);
 
 /* True if DOMAIN (case-insensitive) is listed in legacy_cdo_domains, or the list holds "*". */
 int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain);
+
+/* True if domains A and B are the same (case-insensitive) or listed in one set of
+ * alias_domains. */
+int itip_config_same_domain(const itip_config *cfg, const char *a, const char *b);
+
+/* True if ID (case-insensitive) is one of the authserv_id values. */
+int itip_config_trusts_authserv(const itip_config *cfg, const char *id);
 
 #endif

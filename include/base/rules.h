@@ -38,6 +38,11 @@ typedef struct {
     itip_severity severity;         /* ITIP_SEV_NONE: keep what the check emits */
 } itip_rule_setting;
 
+/* Where rule I comes from (a short citation) and what the sender or the postmaster can do
+ * about it (one or two sentences), from rules_about.def; never NULL for a valid I. */
+const char *itip_rule_source(int i);
+const char *itip_rule_remedy(int i);
+
 /* Index of the rule with this id, or -1. */
 int itip_rule_lookup(const char *id);
 

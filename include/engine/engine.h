@@ -32,8 +32,16 @@ void itip_engine_set_store(itip_engine *e, itip_store *st);
 /* The SMTP client's address (or NULL), for the per-host clock-skew estimate; forgotten by
  * itip_engine_reset().  0, or -1 when out of memory. */
 int itip_engine_set_client(itip_engine *e, const char *addr);
-/* An envelope recipient, "a@b" or as the MTA passes it, "<a@b>" (kept without the brackets). */
+/* The envelope: an envelope recipient, and the envelope sender ("" or "<>" for the null
+ * sender), "a@b" or as the MTA passes them, "<a@b>" (kept without the brackets).  Either call
+ * marks the envelope as given.  When none is given, itip_engine_finish() takes it from the
+ * Return-Path, Delivered-To and X-Original-To headers where the message has them; the rules
+ * that need an envelope are skipped where there is none (itip_engine_envelope() says which).
+ * 0, or -1 when out of memory.  Forgotten by itip_engine_reset(). */
 int itip_engine_add_rcpt(itip_engine *e, const char *addr);
+int itip_engine_set_sender(itip_engine *e, const char *addr);
+/* After finish: where the envelope came from (ITIP_ENV_NONE, _HEADERS or _GIVEN). */
+itip_envelope itip_engine_envelope(const itip_engine *e);
 
 /* Feed the message (header block, blank line, body) in chunks of any size.  0, or -1 on an
  * internal failure (out of memory): see itip_engine_error(). */

@@ -40,9 +40,27 @@ typedef struct {
     unsigned long long hdr_start; /* offset of the part's header block (0: the message's) */
 } itip_calpart;
 
+/* Authentication-Results fields kept, from the top of the header block: the ones this site's
+ * own verifiers wrote sit above any that came with the message. */
+#define ITIP_MAX_AUTHRES 8
+
 typedef struct {              /* top-level headers, unfolded, first occurrence, or NULL */
     char *from, *sender, *to, *date, *subject, *message_id, *x_mailer, *content_class;
+    char *return_path, *delivered_to, *x_original_to;   /* the envelope as a store wrote it */
+    char *auth_results[ITIP_MAX_AUTHRES];                /* every occurrence, topmost first */
+    size_t n_auth_results;
+    char **content_ids;       /* Content-ID of every entity (any depth), as written */
+    size_t n_content_ids;
 } itip_msghdrs;
+
+/* Where the envelope of a message came from.  The envelope rules (reply-not-to-organizer,
+ * request-recipient-not-attendee, organizer-not-sender's envelope-sender test) run only when
+ * it is known. */
+typedef enum {
+    ITIP_ENV_NONE = 0,      /* no envelope: a stored message without delivery headers, .ics */
+    ITIP_ENV_HEADERS,       /* Return-Path, Delivered-To, X-Original-To of a stored message */
+    ITIP_ENV_GIVEN          /* from the MTA (the milter) or itip-check --mail-from/--rcpt-to */
+} itip_envelope;
 
 typedef struct itip_mime itip_mime;
 

@@ -26,6 +26,8 @@ typedef struct {
     int is_message;                 /* 0 for a bare iCalendar file: no MIME-level rules */
     char *const *rcpts;             /* envelope recipients (may be none) */
     size_t nrcpts;
+    const char *mail_from;          /* envelope sender, "" for <>, NULL when unknown */
+    itip_envelope envelope;         /* where rcpts and mail_from came from */
     time_t now;                     /* the clock the skew rules compare with */
     struct itip_store *store;       /* NULL: stateful rules are skipped (store/state.h) */
     struct itip_statework *work;    /* the stateful rules' lookups and queue (store/record.h);
@@ -84,5 +86,12 @@ void itip_check_request(itip_calctx *c);    /* I1-I4              rules_request.
 void itip_check_recur(itip_calctx *c);      /* H1-H7              rules_recur.c     */
 void itip_check_exchange(itip_calctx *c);   /* J1 J2              rules_exchange.c  */
 void itip_check_stateful(itip_calctx *c);   /* C10-C15 E3 E5 E4   rules_state.c     */
+/* reply-not-to-organizer, request-recipient-not-attendee, organizer-not-sender,
+ * attach-cid-missing                                                 rules_envelope.c  */
+void itip_check_envelope(itip_calctx *c);
+/* attendee-duplicate, exdate-equals-override, exdate-before-dtstart,
+ * recurrence-date-count-excessive, override-with-rrule, multiple-master-components,
+ * override-organizer-differs, recurrence-interval-excessive          rules_series.c    */
+void itip_check_series(itip_calctx *c);
 
 #endif

@@ -20,7 +20,7 @@
 #include "base/strbuf.h"
 
 typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
-               T_ACTIONS, T_GROUP } setting_type;
+               T_ACTIONS, T_GROUP, T_IDLIST, T_DOMAINSETS } setting_type;
 
 typedef struct {
     const char *name;
@@ -38,6 +38,8 @@ typedef struct {
 
 static const setting schema[] = {
     { "legacy_cdo_domains", T_STRLIST, OFF(legacy_cdo_domains), 0, 0, 0, NULL },
+    { "authserv_id", T_IDLIST, OFF(authserv_ids), 0, 0, 0, NULL },
+    { "alias_domains", T_DOMAINSETS, OFF(alias_domains), 0, 0, 0, NULL },
     { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300, NULL },
     { "date_header_skew", T_INT, OFF(date_header_skew), 0, 86400 * 365LL, 900, NULL },
     { "max_calendar_part_size", T_SIZE, LIM(max_calendar_part_size), 1 * KiB, 256 * MiB, 1 * MiB, NULL },
@@ -179,6 +181,8 @@ void itip_config_free(itip_config *cfg)
     if (cfg == NULL)
         return;
     itip_strv_free(cfg->legacy_cdo_domains, cfg->n_legacy_cdo_domains);
+    itip_strv_free(cfg->authserv_ids, cfg->n_authserv_ids);
+    itip_strv_free(cfg->alias_domains, cfg->n_alias_domains);
     free_strings(cfg);
     free(cfg->file);
     free(cfg);
@@ -193,6 +197,39 @@ int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain)
         if (strcmp(d, "*") == 0 || (domain != NULL && strcasecmp(d, domain) == 0))
             return 1;
     }
+    return 0;
+}
+
+int itip_config_same_domain(const itip_config *cfg, const char *a, const char *b)
+{
+    size_t i;
+    int in_a = 0, in_b = 0;
+
+    if (a == NULL || b == NULL)
+        return 0;
+    if (strcasecmp(a, b) == 0)
+        return 1;
+    for (i = 0; i < cfg->n_alias_domains; i++) {
+        const char *d = cfg->alias_domains[i];
+        if (d == NULL) {                /* the end of one set */
+            if (in_a && in_b)
+                return 1;
+            in_a = in_b = 0;
+            continue;
+        }
+        in_a |= strcasecmp(d, a) == 0;
+        in_b |= strcasecmp(d, b) == 0;
+    }
+    return 0;
+}
+
+int itip_config_trusts_authserv(const itip_config *cfg, const char *id)
+{
+    size_t i;
+
+    for (i = 0; id != NULL && i < cfg->n_authserv_ids; i++)
+        if (strcasecmp(cfg->authserv_ids[i], id) == 0)
+            return 1;
     return 0;
 }
 
@@ -232,6 +269,9 @@ static const char *type_word(setting_type t)
     switch (t) {
     case T_INT: case T_SIZE: return "an integer";
     case T_STRLIST: return "a list of strings";
+    case T_IDLIST: return "a string or a list of strings";
+    case T_DOMAINSETS: return "a list of lists of domain names, e.g. ( [ \"example.com\", "
+                              "\"example.net\" ] )";
     case T_BOOL: return "true or false";
     case T_STRING: return "a string";
     case T_MODE: return "an octal mode string such as \"0660\"";
@@ -285,6 +325,98 @@ static int load_domains(loadctx *lc, const setting *def, config_setting_t *s, it
         for (p = d; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         cfg->legacy_cdo_domains[cfg->n_legacy_cdo_domains++] = d;
+    }
+    return 0;
+}
+
+/* Appends a copy of V (lower-cased when LOWER) to the vector at *V / *N; -1 when out of
+ * memory.  The vector always has room for a terminating NULL. */
+static int strv_push(char ***v, size_t *n, const char *s, int lower)
+{
+    char **nv = realloc(*v, (*n + 2) * sizeof *nv), *d, *p;
+
+    if (nv == NULL)
+        return -1;
+    *v = nv;
+    d = s ? strdup(s) : NULL;
+    if (s != NULL && d == NULL)
+        return -1;
+    for (p = d; lower && p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    nv[(*n)++] = d;
+    nv[*n] = NULL;
+    return 0;
+}
+
+/* A word: not empty, no blanks or control characters. */
+static int is_word(const char *v)
+{
+    if (*v == '\0')
+        return 0;
+    for (; *v; v++)
+        if ((unsigned char)*v <= ' ' || *v == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* authserv_id: one string or a list of them (the authserv-ids of Authentication-Results
+ * headers written by this site's own verifiers). */
+static int load_idlist(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    int i, n, t = config_setting_type(s);
+
+    if (t == CONFIG_TYPE_STRING) {
+        const char *v = config_setting_get_string(s);
+        if (v == NULL || !is_word(v))
+            return fail(lc, s, "'%s' must be an authserv-id (one word)", def->name);
+        if (strv_push(&cfg->authserv_ids, &cfg->n_authserv_ids, v, 0) < 0)
+            return fail(lc, s, "out of memory");
+        return 0;
+    }
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = e ? config_setting_get_string(e) : NULL;
+        if (v == NULL || !is_word(v))
+            return fail(lc, e ? e : s, "each entry of '%s' must be an authserv-id (one word)",
+                        def->name);
+        if (strv_push(&cfg->authserv_ids, &cfg->n_authserv_ids, v, 0) < 0)
+            return fail(lc, e, "out of memory");
+    }
+    return 0;
+}
+
+/* alias_domains: a list of sets; each set is a list of domains that name the same mailboxes. */
+static int load_domainsets(loadctx *lc, const setting *def, config_setting_t *s,
+                           itip_config *cfg)
+{
+    int i, j, n, t = config_setting_type(s);
+
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++) {
+        config_setting_t *set = config_setting_get_elem(s, (unsigned)i);
+        int m, ts = set ? config_setting_type(set) : 0;
+        if (ts != CONFIG_TYPE_ARRAY && ts != CONFIG_TYPE_LIST)
+            return fail(lc, set ? set : s, "setting '%s' must be %s", def->name,
+                        type_word(def->type));
+        m = config_setting_length(set);
+        if (m < 2)
+            return fail(lc, set, "each set in '%s' needs at least two domains", def->name);
+        for (j = 0; j < m; j++) {
+            config_setting_t *e = config_setting_get_elem(set, (unsigned)j);
+            const char *v = e ? config_setting_get_string(e) : NULL;
+            if (v == NULL || !is_word(v) || strchr(v, '@') != NULL || strcmp(v, "*") == 0)
+                return fail(lc, e ? e : set, "'%s' in '%s' is not a domain name",
+                            v ? v : "(not a string)", def->name);
+            if (strv_push(&cfg->alias_domains, &cfg->n_alias_domains, v, 1) < 0)
+                return fail(lc, e, "out of memory");
+        }
+        if (strv_push(&cfg->alias_domains, &cfg->n_alias_domains, NULL, 0) < 0)
+            return fail(lc, set, "out of memory");
     }
     return 0;
 }
@@ -432,6 +564,8 @@ static int load_setting(loadctx *lc, const setting *def, config_setting_t *s, it
     switch (def->type) {
     case T_INT: case T_SIZE: return load_number(lc, def, s, cfg);
     case T_STRLIST: return load_domains(lc, def, s, cfg);
+    case T_IDLIST: return load_idlist(lc, def, s, cfg);
+    case T_DOMAINSETS: return load_domainsets(lc, def, s, cfg);
     case T_RULES: return load_rules(lc, s, cfg);
     case T_BOOL: return load_bool(lc, def, s, cfg);
     case T_STRING: return load_string(lc, def, s, cfg);

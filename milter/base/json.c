@@ -55,5 +55,7 @@ void itip_json_put_finding(FILE *out, const itip_finding *f)
     itip_json_put_string(out, f->property);
     fprintf(out, ",\"part\":%d,\"detail\":", f->part);
     itip_json_put_string(out, f->detail);
+    fputs(",\"remedy\":", out);
+    itip_json_put_string(out, itip_rule_remedy((int)f->rule));
     putc('}', out);
 }

@@ -1,6 +1,7 @@
 /*
  * rules.c - the rule table (generated from rules.def) and severity names.
- * Exports itip_rules[], itip_rule_lookup(), itip_severity_name(), itip_severity_parse().
+ * Exports itip_rules[], itip_rule_source(), itip_rule_remedy() (from rules_about.def),
+ * itip_rule_lookup(), itip_severity_name(), itip_severity_parse().
  */
 #include "ac-config.h"
 #include <string.h>
@@ -11,6 +12,22 @@ const itip_rule itip_rules[ITIP_RULE_COUNT] = {
 #include "base/rules.def"
 #undef RULE
 };
+
+static const struct { const char *source, *remedy; } about[ITIP_RULE_COUNT] = {
+#define ABOUT(e, src, rem) [ITIP_R_##e] = { src, rem },
+#include "base/rules_about.def"
+#undef ABOUT
+};
+
+const char *itip_rule_source(int i)
+{
+    return i >= 0 && i < ITIP_RULE_COUNT && about[i].source ? about[i].source : "";
+}
+
+const char *itip_rule_remedy(int i)
+{
+    return i >= 0 && i < ITIP_RULE_COUNT && about[i].remedy ? about[i].remedy : "";
+}
 
 int itip_rule_lookup(const char *id)
 {

@@ -43,11 +43,15 @@ typedef struct {
     time_t now;
     int list_rules;
     const char *state_dir;
+    const char *mail_from;          /* --mail-from, or NULL */
+    char **rcpt_to;                 /* --rcpt-to, in order (argv strings) */
+    size_t n_rcpt_to;
 } options;
 
 static void usage(FILE *out)
 {
-    fputs("usage: itip-check [-c FILE] [--json] [--now YYYYMMDDTHHMMSSZ] [--state DIR] FILE...\n"
+    fputs("usage: itip-check [-c FILE] [--json] [--now YYYYMMDDTHHMMSSZ] [--state DIR]\n"
+          "                  [--mail-from ADDR] [--rcpt-to ADDR]... FILE...\n"
           "       itip-check --list-rules [--json]\n"
           "  FILE is an RFC 5322 message, a bare iCalendar file, an mbox file or a Maildir\n"
           "  directory; - reads standard input.\n"
@@ -55,6 +59,9 @@ static void usage(FILE *out)
           "  -j, --json          one JSON object per message, one per line\n"
           "  -n, --now TIME      the clock the skew rules compare with (UTC)\n"
           "  -s, --state DIR     keep meetings in an LMDB store in DIR, for the stateful rules\n"
+          "  -f, --mail-from A   the envelope sender of every input (\"\" or <> for none)\n"
+          "  -r, --rcpt-to A     an envelope recipient of every input (repeatable); without\n"
+          "                      either, Return-Path, Delivered-To and X-Original-To are used\n"
           "  -l, --list-rules    list every rule: id, default severity, summary\n"
           "  -h, --help          this text\n"
           "exit status: 0 clean or info only, 1 a finding of degrade or worse, 2 error\n",
@@ -87,6 +94,7 @@ static void list_rules(int json)
         if (!json) {
             printf("%-40s %-4s %-10s %s\n", r->id, r->catalogue, itip_severity_name(r->severity),
                    r->summary);
+            printf("    source: %s\n    remedy: %s\n", itip_rule_source(i), itip_rule_remedy(i));
             continue;
         }
         fputs("{\"rule\":", stdout);
@@ -97,6 +105,10 @@ static void list_rules(int json)
         itip_json_put_string(stdout, itip_severity_name(r->severity));
         fputs(",\"summary\":", stdout);
         itip_json_put_string(stdout, r->summary);
+        fputs(",\"source\":", stdout);
+        itip_json_put_string(stdout, itip_rule_source(i));
+        fputs(",\"remedy\":", stdout);
+        itip_json_put_string(stdout, itip_rule_remedy(i));
         fputs("}\n", stdout);
     }
 }
@@ -134,6 +146,22 @@ static void put_origin_json(const origin *w)
     }
 }
 
+/* Said of a calendar message checked without an envelope. */
+static const char NO_ENVELOPE[] = "no envelope: the envelope rules were skipped";
+
+/* A message with calendar parts that came without an envelope (a bare .ics has none to
+ * miss). */
+static int envelope_missing(const itip_engine *e)
+{
+    return itip_engine_calendar_parts(e) > 0 && itip_engine_calpart(e, 0) != NULL &&
+           itip_engine_envelope(e) == ITIP_ENV_NONE;
+}
+
+static const char *envelope_name(itip_envelope v)
+{
+    return v == ITIP_ENV_GIVEN ? "given" : v == ITIP_ENV_HEADERS ? "headers" : "none";
+}
+
 static void report_text(const origin *w, const itip_engine *e)
 {
     const itip_findings *f = itip_engine_findings(e);
@@ -152,6 +180,8 @@ static void report_text(const origin *w, const itip_engine *e)
         printf(", uid %.60s", itip_engine_uid(e));
     if (itip_engine_state_note(e))
         printf(" (%s)", itip_engine_state_note(e));
+    if (envelope_missing(e))
+        printf(" (%s)", NO_ENVELOPE);
     putchar('\n');
     for (i = 0; i < f->n; i++) {
         const itip_finding *x = &f->v[i];
@@ -160,6 +190,7 @@ static void report_text(const origin *w, const itip_engine *e)
             printf(" [%s%s%s]", x->component ? x->component : "",
                    x->component && x->property ? " " : "", x->property ? x->property : "");
         printf("\n             %s\n", x->detail);
+        printf("             what to do: %s\n", itip_rule_remedy((int)x->rule));
     }
 }
 
@@ -179,6 +210,12 @@ static void report_json(const origin *w, const itip_engine *e)
         fputs(",\"state\":", stdout);
         itip_json_put_string(stdout, itip_engine_state_note(e));
     }
+    fputs(",\"envelope\":", stdout);
+    itip_json_put_string(stdout, envelope_name(itip_engine_envelope(e)));
+    if (envelope_missing(e)) {
+        fputs(",\"note\":", stdout);
+        itip_json_put_string(stdout, NO_ENVELOPE);
+    }
     fputs(",\"findings\":[", stdout);
     for (i = 0; i < f->n; i++) {
         if (i)
@@ -197,9 +234,15 @@ static void note_status(run *r, int rc)
 /* Readies the engine for the next message. */
 static void begin_message(run *r)
 {
+    size_t i;
+
     itip_engine_reset(r->e);
     if (r->o->now_set)
         itip_engine_set_now(r->e, r->o->now);
+    if (r->o->mail_from != NULL)
+        itip_engine_set_sender(r->e, r->o->mail_from);
+    for (i = 0; i < r->o->n_rcpt_to; i++)
+        itip_engine_add_rcpt(r->e, r->o->rcpt_to[i]);
 }
 
 /* Finishes the fed message: report, record, count.  FED: the feeding's result. */
@@ -525,12 +568,19 @@ static int parse_options(int argc, char **argv, options *o)
         { "state", required_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
         { "list-rules", no_argument, NULL, 'l' },
+        { "mail-from", required_argument, NULL, 'f' },
+        { "rcpt-to", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
     int ch;
 
     memset(o, 0, sizeof *o);
-    while ((ch = getopt_long(argc, argv, "c:jn:s:hl", longopts, NULL)) != -1) {
+    o->rcpt_to = calloc((size_t)argc + 1, sizeof *o->rcpt_to);   /* at most one per argument */
+    if (o->rcpt_to == NULL) {
+        fputs("itip-check: out of memory\n", stderr);
+        return -1;
+    }
+    while ((ch = getopt_long(argc, argv, "c:jn:s:hlf:r:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': o->config_file = optarg; break;
         case 'j': o->json = 1; break;
@@ -544,6 +594,14 @@ static int parse_options(int argc, char **argv, options *o)
         case 's': o->state_dir = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'l': o->list_rules = 1; break;
+        case 'f': o->mail_from = optarg; break;
+        case 'r':
+            if (*optarg == '\0' || strchr(optarg, '@') == NULL) {
+                fprintf(stderr, "itip-check: --rcpt-to wants an address, got '%s'\n", optarg);
+                return -1;
+            }
+            o->rcpt_to[o->n_rcpt_to++] = optarg;
+            break;
         default: usage(stderr); return -1;
         }
     }
@@ -562,16 +620,13 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
-int main(int argc, char **argv)
+static int check_all(int argc, char **argv, options o)
 {
-    options o;
     itip_config *cfg;
     run r;
     char err[1024];
     int i;
 
-    if (parse_options(argc, argv, &o) < 0)
-        return EXIT_ERROR;
     if (o.list_rules) {
         list_rules(o.json);
         return 0;
@@ -602,4 +657,18 @@ int main(int argc, char **argv)
     itip_store_close(r.st);
     itip_config_free(cfg);
     return r.worst;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc;
+
+    if (parse_options(argc, argv, &o) < 0) {
+        free(o.rcpt_to);
+        return EXIT_ERROR;
+    }
+    rc = check_all(argc, argv, o);
+    free(o.rcpt_to);
+    return rc;
 }

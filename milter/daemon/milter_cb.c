@@ -55,7 +55,8 @@
  *   connect  the client address: the log line, the stateful rules' skew per host   (unix)
  *   helo     nothing; registered so that Postfix sends no lone macro packet (a ~40 ms
  *            Nagle/delayed-ACK stall over TCP)                                          (unix)
- *   mail     the envelope sender and {auth_authen}: the log line; a message starts   (unix)
+ *   mail     the envelope sender and {auth_authen}: the log line, organizer-not-sender;
+ *            a message starts                                                       (unix)
  *   rcpt     the envelope recipients: the rules that look at them                      (unix)
  *   data     {i}, Postfix's queue id, for every log line                               (unix)
  *   header   the message itself; forged X-ITIP headers counted for removal            no reply
@@ -294,6 +295,9 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     m = &c->msg;
     if (argv != NULL && argv[0] != NULL && (m->sender = strdup(argv[0])) == NULL)
         mctx_error(m, "out of memory (sender)");
+    if (m->error[0] == '\0' && argv != NULL && argv[0] != NULL &&
+        itip_engine_set_sender(m->engine, argv[0]) < 0)
+        mctx_error(m, itip_engine_error(m->engine));
     take_macro(ctx, "{auth_authen}", &m->auth);
     return go_on(c, SMFIP_NR_MAIL);
 }

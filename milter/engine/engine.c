@@ -37,6 +37,8 @@ struct itip_engine {
     itip_msghdrs no_headers;
     char **rcpts;
     size_t nrcpts;
+    char *mail_from;          /* envelope sender without <>; "" for the null sender */
+    itip_envelope envelope;   /* where mail_from and rcpts came from */
     int finished;
     const char *error;
     itip_partsummary summary;  /* METHOD and UID of the first part that has them */
@@ -104,6 +106,9 @@ void itip_engine_reset(itip_engine *e)
     e->nrcpts = 0;
     free(e->client);
     e->client = NULL;
+    free(e->mail_from);
+    e->mail_from = NULL;
+    e->envelope = ITIP_ENV_NONE;
     free(e->summary.method);
     free(e->summary.uid);
     e->summary.method = e->summary.uid = NULL;
@@ -234,20 +239,28 @@ static int oom(itip_engine *e)
     return -1;
 }
 
-int itip_engine_add_rcpt(itip_engine *e, const char *addr)
+/* ADDR without surrounding blanks and the angle brackets an MTA writes ("<a@b>"). */
+static char *bare_addr(const char *addr)
 {
-    char **v;
-    char *copy;
     size_t n;
 
-    if (addr == NULL)
-        return 0;
+    while (*addr == ' ' || *addr == '\t')
+        addr++;
     n = strlen(addr);
-    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {   /* as an MTA passes it: <a@b> */
+    while (n > 0 && (addr[n - 1] == ' ' || addr[n - 1] == '\t'))
+        n--;
+    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {
         addr++;
         n -= 2;
     }
-    copy = strndup(addr, n);
+    return strndup(addr, n);
+}
+
+static int push_rcpt(itip_engine *e, const char *addr)
+{
+    char **v;
+    char *copy = bare_addr(addr);
+
     v = copy ? realloc(e->rcpts, (e->nrcpts + 1) * sizeof *v) : NULL;
     if (v == NULL) {
         free(copy);
@@ -255,6 +268,63 @@ int itip_engine_add_rcpt(itip_engine *e, const char *addr)
     }
     e->rcpts = v;
     e->rcpts[e->nrcpts++] = copy;
+    return 0;
+}
+
+int itip_engine_add_rcpt(itip_engine *e, const char *addr)
+{
+    if (addr == NULL)
+        return 0;
+    e->envelope = ITIP_ENV_GIVEN;
+    return push_rcpt(e, addr);
+}
+
+int itip_engine_set_sender(itip_engine *e, const char *addr)
+{
+    free(e->mail_from);
+    e->mail_from = NULL;
+    if (addr == NULL)
+        return 0;
+    e->envelope = ITIP_ENV_GIVEN;
+    if ((e->mail_from = bare_addr(addr)) == NULL)
+        return oom(e);
+    return 0;
+}
+
+itip_envelope itip_engine_envelope(const itip_engine *e)
+{
+    return e->envelope;
+}
+
+/* No envelope was given (itip-check on a stored message): take it from the headers a
+ * delivery agent writes, Return-Path for the sender and Delivered-To / X-Original-To for the
+ * recipient.  0, or -1 when out of memory. */
+static int envelope_from_headers(itip_engine *e, const itip_msghdrs *h)
+{
+    char buf[512];
+
+    if (e->envelope != ITIP_ENV_NONE || h == NULL)
+        return 0;
+    if (h->return_path != NULL) {
+        const char *a = strchr(h->return_path, '<') ? itip_header_addr(h->return_path, buf,
+                                                                        sizeof buf) : NULL;
+        /* "<>" is the null sender: itip_header_addr finds no address in it */
+        if ((e->mail_from = strdup(a ? a : strstr(h->return_path, "<>") ? "" : h->return_path))
+            == NULL)
+            return oom(e);
+        e->envelope = ITIP_ENV_HEADERS;
+    }
+    if (h->delivered_to != NULL) {
+        if (push_rcpt(e, h->delivered_to) < 0)
+            return -1;
+        e->envelope = ITIP_ENV_HEADERS;
+    }
+    if (h->x_original_to != NULL &&
+        (h->delivered_to == NULL || !itip_addr_equal(e->rcpts[e->nrcpts - 1], h->x_original_to))) {
+        if (push_rcpt(e, h->x_original_to) < 0)
+            return -1;
+        e->envelope = ITIP_ENV_HEADERS;
+    }
     return 0;
 }
 
@@ -415,11 +485,17 @@ int itip_engine_finish(itip_engine *e)
     memset(&msg, 0, sizeof msg);
     msg.cfg = e->cfg;
     msg.hdrs = e->bare ? &e->no_headers : itip_mime_headers(e->mime);
+    if (!e->bare && envelope_from_headers(e, msg.hdrs) < 0) {
+        free(parts);
+        return -1;
+    }
     msg.parts = parts;
     msg.nparts = n;
     msg.is_message = !e->bare;
     msg.rcpts = e->rcpts;
     msg.nrcpts = e->nrcpts;
+    msg.mail_from = e->mail_from;
+    msg.envelope = e->envelope;
     msg.now = e->now_set ? e->now : time(NULL);
     msg.store = e->store;
     e->msg_now = msg.now;

@@ -56,7 +56,7 @@ typedef struct {              /* the header block being read */
     size_t line_len;          /* content bytes of the current line */
     int fld_on;               /* a field is being collected in fld */
     strbuf fld;
-    char *ctype, *cte, *cdisp;
+    char *ctype, *cte, *cdisp, *cid;
 } hblock;
 
 typedef struct {              /* the calendar part being collected */
@@ -387,7 +387,8 @@ static void hblock_reset(hblock *h)
     free(h->ctype);
     free(h->cte);
     free(h->cdisp);
-    h->ctype = h->cte = h->cdisp = NULL;
+    free(h->cid);
+    h->ctype = h->cte = h->cdisp = h->cid = NULL;
     itip_strbuf_reset(&h->fld);
     h->fld_on = 0;
     h->bytes = h->line_len = h->fields = 0;
@@ -427,6 +428,9 @@ static char **field_slot(itip_mime *m, const char *s, size_t n)
         { "message-id", offsetof(itip_msghdrs, message_id) },
         { "x-mailer", offsetof(itip_msghdrs, x_mailer) },
         { "content-class", offsetof(itip_msghdrs, content_class) },
+        { "return-path", offsetof(itip_msghdrs, return_path) },
+        { "delivered-to", offsetof(itip_msghdrs, delivered_to) },
+        { "x-original-to", offsetof(itip_msghdrs, x_original_to) },
     };
     size_t i;
 
@@ -436,6 +440,11 @@ static char **field_slot(itip_mime *m, const char *s, size_t n)
         return &m->h.cte;
     if (itip_name_is(s, n, "content-disposition"))
         return &m->h.cdisp;
+    if (itip_name_is(s, n, "content-id"))
+        return &m->h.cid;
+    if (m->h.top && itip_name_is(s, n, "authentication-results"))
+        return t->n_auth_results < ITIP_MAX_AUTHRES ? &t->auth_results[t->n_auth_results++]
+                                                    : NULL;
     for (i = 0; m->h.top && i < sizeof top / sizeof top[0]; i++)
         if (itip_name_is(s, n, top[i].name))
             return (char **)((char *)t + top[i].off);
@@ -573,6 +582,22 @@ static int is_message_type(const char *t)
     return strcmp(t, "message/rfc822") == 0 || strcmp(t, "message/global") == 0;
 }
 
+/* Keeps the Content-ID of the entity whose header block just ended (for the ATTACH;cid:
+ * check); as many as there are parts, which max_parts bounds. */
+static void keep_content_id(itip_mime *m, hblock *h)
+{
+    itip_msghdrs *t = &m->hdrs;
+    char **v = realloc(t->content_ids, (t->n_content_ids + 1) * sizeof *v);
+
+    if (v == NULL) {
+        m->oom = 1;
+        return;
+    }
+    t->content_ids = v;
+    v[t->n_content_ids++] = h->cid;
+    h->cid = NULL;
+}
+
 static void headers_end(itip_mime *m, unsigned long long body_start)
 {
     hblock *h = &m->h;
@@ -582,6 +607,8 @@ static void headers_end(itip_mime *m, unsigned long long body_start)
 
     if (h->top)
         m->headers_done = 1;
+    if (h->cid != NULL)
+        keep_content_id(m, h);
     m->st = ST_BODY;
     m->held = 0;
     if (itip_hdr_parse_ctype(h->ctype, &ct) < 0 || itip_hdr_parse_disposition(h->cdisp, &cd) < 0) {
@@ -988,6 +1015,14 @@ void itip_mime_free(itip_mime *m)
     free(t->message_id);
     free(t->x_mailer);
     free(t->content_class);
+    free(t->return_path);
+    free(t->delivered_to);
+    free(t->x_original_to);
+    for (i = 0; i < t->n_auth_results; i++)
+        free(t->auth_results[i]);
+    for (i = 0; i < t->n_content_ids; i++)
+        free(t->content_ids[i]);
+    free(t->content_ids);
     free(m);
 }
 

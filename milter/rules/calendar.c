@@ -19,7 +19,7 @@ typedef void (*rule_group)(itip_calctx *);
 static const rule_group groups[] = {
     itip_check_imip, itip_check_structure, itip_check_reply, itip_check_time,
     itip_check_sequence, itip_check_uid, itip_check_tz, itip_check_request, itip_check_recur,
-    itip_check_exchange, itip_check_stateful,
+    itip_check_exchange, itip_check_stateful, itip_check_envelope, itip_check_series,
 };
 
 /* Counts components below (and including) C, stopping once LIMIT is passed. */

@@ -108,15 +108,8 @@ static void check_multiple_appointments(itip_calctx *c)
                   "one appointment per iTIP message", c->method, VALUE_SHOWN, s.first_uid,
                   VALUE_SHOWN, itip_nz(uid2));
     }
-    if (s.second_master && !s.other_uid)   /* distinct UIDs already say "two appointments" */
-        itip_emit(c, ITIP_R_ITIP_MULTIPLE_APPOINTMENTS, ITIP_SEV_WOULD_FAIL, s.second_master,
-                  "RECURRENCE-ID", "%s carries %d VEVENTs without RECURRENCE-ID: Exchange needs "
-                  "one master appointment, the message is not converted", c->method, s.nmasters);
-    if (s.exception_with_rrule)
-        itip_emit(c, ITIP_R_ITIP_MULTIPLE_APPOINTMENTS, ITIP_SEV_WOULD_FAIL,
-                  s.exception_with_rrule, "RRULE",
-                  "an exception VEVENT (with RECURRENCE-ID) carries RRULE: Exchange cannot map "
-                  "it to one recurring meeting");
+    /* two masters of one UID and an override with RRULE: multiple-master-components and
+     * override-with-rrule (rules_series.c), for every method */
     if (s.nevents == 0 && !has_other_objects(c->vcal))
         itip_emit(c, ITIP_R_ITIP_MULTIPLE_APPOINTMENTS, ITIP_SEV_WOULD_FAIL, c->vcal, NULL,
                   "%s carries no VEVENT: there is no appointment for Exchange to convert",
