@@ -99,6 +99,14 @@ grep -q "qid=MT-FORGED1 .* forged_removed=3 " "$LOG"; ok $? "the log counts remo
 grep -q "qid=MT-PLAIN1 .*calendar_parts=0 rules=- action=pass" "$LOG"; ok $? "plain mail is logged too"
 kill -0 "$MPID"; ok $? "the milter is still running after the protocol tests"
 
+# ---- the envelope decides (issue 16): recipients, sender, trusted Authentication-Results ----
+reload "$BASE
+authserv_id = \"mx.example.net\";"
+ok $? "SIGUSR1 reload: authserv_id = mx.example.net"
+mt_run envelope
+grep -q "qid=MT-ENV4 client=192.0.2.1 from=<bounce@attacker.example> method=CANCEL .*rules=organizer-not-sender action=quarantine" "$LOG"
+ok $? "the log line of the forged CANCEL: organizer-not-sender, quarantined"
+
 # ---- every action, switched by SIGUSR1 ----
 for a in log tag quarantine reject tempfail; do
     reload "$BASE

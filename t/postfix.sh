@@ -41,7 +41,7 @@ MPORT=$(free_port)
 CONF="$T/m.conf"
 LOG="$T/milter.log"
 
-send() { "$PY" "$SEND" 127.0.0.1 "$SMTPD" sender@example.net rcpt@example.com "$@"; }
+send() { "$PY" "$SEND" 127.0.0.1 "$SMTPD" sender@example.net - "$@"; }   # RCPT TO: the To:/Cc: addresses
 code_of() { awk -v f="$1" '$1 == f { print $2 }' "$T/sent"; }
 qid_of() { awk -v f="$1" '$1 == f { print $NF }' "$T/sent"; }
 delivered() { sink_find "$T/sink" "$1"; }

@@ -36,7 +36,7 @@ SMTPD=$(free_port)
 SINK=$(free_port)
 LOG="$T/milter.log"
 
-send() { "$PY" "$SEND" 127.0.0.1 "$SMTPD" sender@example.net rcpt@example.com "$@"; }
+send() { "$PY" "$SEND" 127.0.0.1 "$SMTPD" sender@example.net - "$@"; }   # RCPT TO: the To:/Cc: addresses
 delivered() { sink_find "$T/sink" "$1"; }
 # delivered or quarantined: no queue file of a message in transit (qf) is left
 sm_idle() { wait_for $((SM_WAIT + 20)) sh -c "[ -z \"\$(find '$T/mqueue' -name 'qf*')\" ]"; }

@@ -3,6 +3,9 @@
 
 usage: smtpsend.py HOST PORT FROM RCPT FILE...
 
+RCPT "-" takes each message's To: and Cc: addresses as its envelope recipients, as a mail
+client would (a calendar message's envelope then matches its ORGANIZER or ATTENDEEs).
+
 Sends each FILE (line ends made CRLF) as one message over a single SMTP session (reconnecting after a dropped
 connection) and prints one line per file: "FILE CODE MS TEXT", CODE being the server's final
 answer (250, or the 4xx/5xx that refused it at MAIL, RCPT or DATA), MS the time from MAIL FROM
@@ -14,16 +17,29 @@ import sys
 import time
 
 
+def header_rcpts(data):
+    """The addresses of the To: and Cc: headers of a message (bytes), in order."""
+    import email.parser
+    import email.utils
+    head = email.parser.BytesHeaderParser().parsebytes(data)
+    fields = head.get_all("To", []) + head.get_all("Cc", [])
+    return [a for _, a in email.utils.getaddresses([str(f) for f in fields]) if "@" in a]
+
+
 def send_one(session, sender, rcpt, data):
     """Returns (code, text) of the final answer for one message."""
+    rcpts = header_rcpts(data) if rcpt == "-" else [rcpt]
+    if not rcpts:
+        rcpts = ["rcpt@example.com"]
     code, text = session.mail(sender)
     if code != 250:
         session.rset()
         return code, text
-    code, text = session.rcpt(rcpt)
-    if code not in (250, 251):
-        session.rset()
-        return code, text
+    for r in rcpts:
+        code, text = session.rcpt(r)
+        if code not in (250, 251):
+            session.rset()
+            return code, text
     code, text = session.data(data)
     if code != 250:
         session.rset()

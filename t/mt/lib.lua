@@ -59,11 +59,31 @@ function M.connect(ip)
     return conn
 end
 
--- Sends the envelope and the headers (with the leading space when LEADSPC was negotiated).
-function M.start(conn, msg, qid, extra_headers)
+-- The addresses of the message's To: and Cc: headers, as "<a@b>", as a mail client would
+-- give them to its MTA; { "<rcpt@example.com>" } when there are none.
+local function header_rcpts(msg)
+    local out = {}
+    for _, h in ipairs(msg.headers) do
+        local name = h[1]:lower()
+        if name == "to" or name == "cc" then
+            for part in (h[2] .. ","):gmatch("([^,]*),") do
+                local a = part:match("<([^>]+@[^>]+)>") or part:match("([^%s<>\"]+@[^%s<>\"]+)")
+                if a then table.insert(out, "<" .. a .. ">") end
+            end
+        end
+    end
+    if #out == 0 then out = { "<rcpt@example.com>" } end
+    return out
+end
+
+-- Sends the envelope (FROM and the list RCPTS; by default sender@example.net and the To:/Cc:
+-- addresses) and the headers (with the leading space when LEADSPC was negotiated).
+function M.start(conn, msg, qid, extra_headers, from, rcpts)
     if qid then mt.macro(conn, SMFIC_MAIL, "i", qid) end
-    if mt.mailfrom(conn, "<sender@example.net>") ~= nil then M.fail("mailfrom failed") end
-    if mt.rcptto(conn, "<rcpt@example.com>") ~= nil then M.fail("rcptto failed") end
+    if mt.mailfrom(conn, from or "<sender@example.net>") ~= nil then M.fail("mailfrom failed") end
+    for _, r in ipairs(rcpts or header_rcpts(msg)) do
+        if mt.rcptto(conn, r) ~= nil then M.fail("rcptto failed") end
+    end
     local lead = mt.test_option(conn, SMFIP_HDR_LEADSPC) and " " or ""
     local all = {}
     for _, h in ipairs(extra_headers or {}) do table.insert(all, h) end
@@ -92,7 +112,7 @@ end
 function M.send(conn, path, opts)
     opts = opts or {}
     local msg = M.load(M.path(path))
-    M.start(conn, msg, opts.qid, opts.headers)
+    M.start(conn, msg, opts.qid, opts.headers, opts.from, opts.rcpts)
     M.body(conn, msg.body, opts.chunk)
     if mt.eom(conn) ~= nil then M.fail("eom failed") end
     return mt.getreply(conn)
