@@ -221,7 +221,7 @@ pf_stop "$T/pf"
 # ---- purge: nothing left behind ----
 purge; ok $? "apt-get purge itip-milter"
 grep -v 'Reading database' "$T/purge.log" | tail -3 | sed 's/^/# /'
-[ -z "$(dpkg-query -W -f='${Status}' itip-milter 2>/dev/null | grep 'installed\|config-files')" ]
+! dpkg-query -W -f='${Status}' itip-milter 2>/dev/null | grep -q 'installed\|config-files'
 ok $? "dpkg: itip-milter is gone, no config-files state"
 ! getent passwd itip-milter >/dev/null; ok $? "the user itip-milter is gone"
 ! getent group itip-milter >/dev/null; ok $? "the group itip-milter is gone"
