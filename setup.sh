@@ -4,7 +4,9 @@
 #                     the sample configuration in front of a throw-away loopback Postfix, send
 #                     the sample messages through it and show what happened to each
 #   ./setup.sh test   install build and test dependencies, build, run every test: the suite
-#                     normally (-Werror), again under AddressSanitizer + UBSan, and make distcheck
+#                     normally (-Werror), again under AddressSanitizer + UBSan, make distcheck,
+#                     and the Debian package: built from the release tarball in build/deb/,
+#                     installed, run and purged by t/debian-package.sh
 # Must run as root on Debian 12 (apt-get).  Builds out of tree under ./build/.
 # Sendmail for t/sendmail.sh is not installed (sendmail-bin conflicts with postfix): its
 # packages are unpacked into $SENDMAIL_DIR.
@@ -20,6 +22,8 @@ TEST_PKGS="python3 redis-server"
 TEST_PKGS="$TEST_PKGS miltertest postfix m4 libwrap0 liblockfile1 libdb5.3 libldap-2.5-0 libsasl2-2 libnsl2 libssl3"
 # valgrind for t/postfix-valgrind.sh; clang and its libFuzzer runtime for make fuzz
 TEST_PKGS="$TEST_PKGS valgrind clang libclang-rt-14-dev"
+# the Debian package (debian/): dpkg-buildpackage, dh, lintian for t/debian-package.sh
+TEST_PKGS="$TEST_PKGS dpkg-dev debhelper lintian"
 DEMO_PKGS="python3 postfix"
 SENDMAIL_DIR=/opt/itip-test/sendmail
 
@@ -57,6 +61,22 @@ configure_in() { # configure_in DIR [configure options...]
     dir=$1; shift
     mkdir -p "$dir"
     (cd "$dir" && "$TOP/configure" -q "$@")
+}
+
+# The Debian package, built the way a release is: make dist in build/normal, the tarball
+# unpacked in build/deb/ (the build dirs and generated files of this tree stay out of it),
+# dpkg-buildpackage -us -uc -b there; the .deb files land in build/deb/.  Prints the path of
+# the itip-milter .deb; the build's output is in build/deb/build.log.
+build_deb() {
+    rm -rf build/deb
+    mkdir -p build/deb
+    make -C build/normal dist-gzip >build/deb/dist.log 2>&1 || return 1
+    set -- build/normal/itip-milter-*.tar.gz
+    tarball=$1
+    tar -xzf "$tarball" -C build/deb && rm -f "$tarball" || return 1
+    (cd build/deb/itip-milter-* && dpkg-buildpackage -us -uc -b -j"$JOBS") >build/deb/build.log 2>&1 ||
+        return 1
+    ls "$TOP"/build/deb/itip-milter_*.deb
 }
 
 bootstrap() {
@@ -122,13 +142,25 @@ test)
     grep -q '^# FAIL: 0$' build/normal/load.log || rc=1
     distcheck=0
     make -C build/normal -j"$JOBS" distcheck >/dev/null || { echo "== make distcheck failed"; distcheck=1; rc=1; }
+    echo "== the Debian package: dpkg-buildpackage in build/deb/, then t/debian-package.sh =="
+    if deb=$(build_deb); then
+        top_srcdir="$TOP" PYTHON3=python3 sh t/debian-package.sh "$deb" >build/deb/debian-package.tap 2>&1 ||
+            true                                  # counted below from its TAP
+    else
+        tail -30 build/deb/dist.log build/deb/build.log 2>/dev/null || true
+        printf 'not ok 1 - the package build (build/deb/build.log)\n1..1\n' >build/deb/debian-package.tap
+    fi
+    cat build/deb/debian-package.tap
+    tap_counts build/deb/debian-package.tap >build/deb/debian-package.log
+    grep -q '^# FAIL: 0$' build/deb/debian-package.log || rc=1
     echo "== normal build:    $(summary build/normal/test-suite.log)"
     echo "== sanitizer build: $(summary build/sanitize/test-suite.log)"
     echo "== check-load:      $(summary build/normal/load.log)"
+    echo "== Debian package:  $(summary build/deb/debian-package.log)"
     echo "== fuzzing:         $(grep '^fuzz: [0-9]* harnesses' build/normal/fuzz.log 2>/dev/null || echo 'FAILED (see above)')"
     echo "== make distcheck:  $([ $distcheck -eq 0 ] && echo passed || echo FAILED)"
     EXTRA_FAILURES=$((distcheck + fuzz)) summary build/normal/test-suite.log build/sanitize/test-suite.log \
-        build/normal/load.log
+        build/normal/load.log build/deb/debian-package.log
     exit $rc
     ;;
 *)
