@@ -29,9 +29,10 @@
  * that answered last, each bounded by the same connect and command timeouts.  A new
  * connection to the address they name is checked with ROLE (instead of PING): a server that
  * is not a master (a stale answer, a demoted master) is not used.  The known master is
- * forgotten, and every idle connection to it dropped, when a connection fails, a command is
- * answered READONLY (a master demoted to replica), ROLE says it is no longer a master, or it
- * cannot be reached; the next new connection asks the sentinels again, so after a failover the
+ * forgotten, every idle connection to it dropped (and those in use not pooled again), when
+ * a connection fails, a command is answered READONLY (a master demoted to replica), ROLE
+ * says it is no longer a master, or it cannot be reached; the next new connection asks the
+ * sentinels again, so after a failover the
  * store finds the promoted replica by itself.  Until then calls fail as for a dead server.
  *
  * Open connects once to check the settings: a server that answers AUTH, SELECT or PING with an
@@ -86,6 +87,8 @@ typedef struct {
     int sent_first;             /* under mu: the sentinel to ask first (the last that answered) */
     int mknown;                 /* under mu: master holds the address the sentinels named */
     raddr master;
+    unsigned mgen;              /* under mu: counts forget_master(); a connection taken under
+                                 * an older count is not pooled again */
 } rstore;
 
 static struct timeval ms_tv(long ms)
@@ -228,6 +231,7 @@ static void forget_master(rstore *rs)
         return;
     pthread_mutex_lock(&rs->mu);
     rs->mknown = 0;
+    rs->mgen++;
     n = rs->nidle;
     memcpy(drop, rs->idle, sizeof(redisContext *) * (size_t)n);
     rs->nidle = 0;
@@ -378,14 +382,16 @@ static redisContext *conn_new(rstore *rs, int *refused)
     return c;
 }
 
-/* A connection for one call: an idle one (*pooled set), else a new one.  NULL: error set. */
-static redisContext *conn_get(rstore *rs, int *pooled)
+/* A connection for one call: an idle one (*pooled set), else a new one.  NULL: error set.
+ * *GEN: the master's generation it belongs to (conn_put). */
+static redisContext *conn_get(rstore *rs, int *pooled, unsigned *gen)
 {
     redisContext *c = NULL;
     long wait;
     int refused;
 
     pthread_mutex_lock(&rs->mu);
+    *gen = rs->mgen;
     if (rs->nidle > 0)
         c = rs->idle[--rs->nidle];
     wait = c ? 0 : ms_until(&rs->down_until);
@@ -399,14 +405,15 @@ static redisContext *conn_get(rstore *rs, int *pooled)
     return conn_new(rs, &refused);
 }
 
-/* Gives C back to the pool, or frees it when it failed or the pool is full. */
-static void conn_put(rstore *rs, redisContext *c, int failed)
+/* Gives C back to the pool, or frees it when it failed, the pool is full, or the master it
+ * was taken for (generation GEN) has been forgotten since. */
+static void conn_put(rstore *rs, redisContext *c, int failed, unsigned gen)
 {
     if (!c)
         return;
     if (!failed && !c->err) {
         pthread_mutex_lock(&rs->mu);
-        if (rs->nidle < POOL_IDLE) {
+        if (rs->nidle < POOL_IDLE && gen == rs->mgen) {
             rs->idle[rs->nidle++] = c;
             c = NULL;
         }
@@ -617,12 +624,13 @@ static int with_conn(rstore *rs, int (*fn)(rstore *, redisContext *, void *), ro
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         int pooled, r;
-        redisContext *c = conn_get(rs, &pooled);
+        unsigned gen;
+        redisContext *c = conn_get(rs, &pooled, &gen);
         if (!c)
             return -1;
         o->drop = 0;
         r = fn(rs, c, o);
-        conn_put(rs, c, r == R_CONN || o->drop);
+        conn_put(rs, c, r == R_CONN || o->drop, gen);
         if (r != R_CONN)
             return r;
         forget_master(rs);      /* Sentinel: maybe a failover; ask again */
@@ -794,6 +802,7 @@ static int rd_open(itip_store *st, const itip_state_config *sc, char *err, size_
 {
     rstore *rs = rs_new(sc, st->ttl);
     redisContext *c;
+    unsigned gen;
     int refused;
 
     if (!rs) {
@@ -807,6 +816,7 @@ static int rd_open(itip_store *st, const itip_state_config *sc, char *err, size_
         return -1;
     }
     ignore_sigpipe();
+    gen = rs->mgen;
     c = conn_new(rs, &refused);
     if (!c && refused) {
         snprintf(err, errlen, "%s", itip_store_error(NULL));
@@ -814,7 +824,7 @@ static int rd_open(itip_store *st, const itip_state_config *sc, char *err, size_
         return -1;
     }
     if (c)
-        conn_put(rs, c, 0);
+        conn_put(rs, c, 0, gen);
     else
         snprintf(st->notice, sizeof st->notice, "%s; the store fails until it is reachable",
                  itip_store_error(NULL));
