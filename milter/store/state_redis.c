@@ -32,8 +32,8 @@
  * forgotten, every idle connection to it dropped (and those in use not pooled again), when
  * a connection fails, a command is answered READONLY (a master demoted to replica), ROLE
  * says it is no longer a master, or it cannot be reached; the next new connection asks the
- * sentinels again, so after a failover the
- * store finds the promoted replica by itself.  Until then calls fail as for a dead server.
+ * sentinels again, so after a failover the store finds the promoted replica by itself.
+ * Until then calls fail as for a dead server.
  *
  * Open connects once to check the settings: a server that answers AUTH, SELECT or PING with an
  * error fails the open (a configuration error); one that cannot be reached does not (the
