@@ -144,6 +144,35 @@ static void test_valid(void)
     }
     itip_config_free(cfg);
 
+    cfg = load("state = {\n  backend = \"redis\";\n  sentinels = [ \"10.0.0.1:26379\", "
+               "\"[2001:db8::2]:26380\" ];\n  master = \"itip\";\n"
+               "  sentinel_password = \"s-pw\";\n  password = \"m-pw\";\n};\n", err, sizeof err);
+    ok(cfg != NULL, "state group with sentinels loads (%s)", err);
+    if (cfg != NULL) {
+        is_int((long)cfg->state.n_sentinels, 2, "state.sentinels: two entries");
+        is_str(cfg->state.sentinels[0], "10.0.0.1:26379", "state.sentinels[0] read");
+        is_str(cfg->state.sentinels[1], "[2001:db8::2]:26380", "state.sentinels[1] read");
+        is_str(cfg->state.master, "itip", "state.master read");
+        is_str(cfg->state.sentinel_password, "s-pw", "state.sentinel_password read");
+        is_str(cfg->state.password, "m-pw", "state.password (the master's) read beside them");
+    }
+    itip_config_free(cfg);
+    {
+        char host[64];
+        long port = 0;
+        ok(itip_hostport_parse("[::1]:26379", host, sizeof host, &port) == 0 &&
+           strcmp(host, "::1") == 0 && port == 26379, "host:port: [::1]:26379 splits");
+        ok(itip_hostport_parse("sentinel-a.example:1", host, sizeof host, &port) == 0 &&
+           strcmp(host, "sentinel-a.example") == 0 && port == 1, "host:port: a name");
+        ok(itip_hostport_parse("::1:26379", host, sizeof host, &port) < 0,
+           "host:port: a bare IPv6 address is refused");
+        ok(itip_hostport_parse("h:+5", host, sizeof host, &port) < 0 &&
+           itip_hostport_parse(":5", host, sizeof host, &port) < 0 &&
+           itip_hostport_parse("h:65536", host, sizeof host, &port) < 0 &&
+           itip_hostport_parse("h", host, sizeof host, &port) < 0,
+           "host:port: no sign, no empty host, port at most 65535, a port required");
+    }
+
     cfg = load("# only a comment\n", err, sizeof err);
     ok(cfg != NULL, "an empty file is valid");
     itip_config_free(cfg);
@@ -194,6 +223,36 @@ static void test_errors(void)
     expect_error("state = {\n  ttl = 1;\n};\n", 2,
                  "setting 'state.ttl' must be between 60 and 316224000 (got 1)");
     expect_error("state = 1;\n", 1, "setting 'state' must be a group");
+    expect_error("state = {\n  backend = \"redis\";\n  sentinels = [ \"127.0.0.1:26379\" ];\n};\n",
+                 3, "setting 'state.sentinels' needs 'state.master', the name the sentinels "
+                 "know the master by");
+    expect_error("state = {\n  backend = \"redis\";\n  master = \"m\";\n};\n", 3,
+                 "setting 'state.master' needs 'state.sentinels' to ask for it");
+    expect_error("state = {\n  backend = \"redis\";\n  sentinels = [\n    \"127.0.0.1:26379\",\n"
+                 "    \"127.0.0.1\"\n  ];\n  master = \"m\";\n};\n", 3,
+                 "entry 2 of 'state.sentinels', '127.0.0.1', is not \"host:port\" (a port 1 to "
+                 "65535; an IPv6 address in brackets)");
+    expect_error("state = {\n  backend = \"redis\";\n  sentinels = [ \"h:70000\" ];\n"
+                 "  master = \"m\";\n};\n", 3,
+                 "entry 1 of 'state.sentinels', 'h:70000', is not \"host:port\" (a port 1 to "
+                 "65535; an IPv6 address in brackets)");
+    expect_error("state = {\n  backend = \"redis\";\n  sentinels = [ ];\n  master = \"m\";\n"
+                 "};\n", 3, "setting 'state.sentinels' must list 1 to 16 sentinels (got 0)");
+    expect_error("state = {\n  backend = \"redis\";\n  sentinels = \"h:1\";\n};\n", 3,
+                 "setting 'state.sentinels' must be a list of \"host:port\" strings");
+    expect_error("state = {\n  backend = \"redis\";\n  host = \"10.0.0.5\";\n"
+                 "  sentinels = [ \"h:1\" ];\n  master = \"m\";\n};\n", 3,
+                 "setting 'state.host' and 'state.sentinels' exclude each other: with "
+                 "sentinels the master's address comes from them");
+    expect_error("state = {\n  backend = \"redis\";\n  sentinels = [ \"h:1\" ];\n"
+                 "  master = \"m\";\n  socket = \"/run/redis.sock\";\n};\n", 5,
+                 "setting 'state.socket' and 'state.sentinels' exclude each other: with "
+                 "sentinels the master's address comes from them");
+    expect_error("state = {\n  backend = \"lmdb\";\n  sentinels = [ \"h:1\" ];\n"
+                 "  master = \"m\";\n};\n", 3,
+                 "setting 'state.sentinels' is for state.backend \"redis\" (got \"lmdb\")");
+    expect_error("state = {\n  backend = \"redis\";\n  sentinel_password = \"x\";\n};\n", 3,
+                 "setting 'state.sentinel_password' needs 'state.sentinels'");
     expect_error("dry_run = \"yes\";\n", 1, "setting 'dry_run' must be true or false");
     expect_error("header_prefix = \"\";\n", 1, "setting 'header_prefix' must not be empty");
     expect_error("clock_skew_tolerance = 300\nmax_parts = ;\n", 2, "syntax error");

@@ -8,6 +8,9 @@
  *   t/test_store --redis    the Redis backend against redis-server instances this program
  *                           starts on loopback (run by t/store-redis.sh; skips where
  *                           redis-server is missing)
+ *   t/test_store --sentinel the Redis backend through Redis Sentinel: a master, a replica
+ *                           and a redis-sentinel this program starts on loopback (run by
+ *                           t/store-sentinel-query.sh; skips where either is missing)
  *
  * Every directory and server is private to the run and removed or stopped at the end.  The
  * directories live in $TMPDIR, else /dev/shm when writable (LMDB syncs each write to disk, and
@@ -549,9 +552,11 @@ typedef struct {
     char sock[300];
     const char *password;
     char dir[280];
+    const char *extra[8];       /* more redis-server arguments, NULL-terminated */
+    const char *sentinel_conf;  /* set: a redis-sentinel with this configuration instead */
 } rserver;
 
-static rserver *servers[4];
+static rserver *servers[8];
 static int nservers;
 
 static double mono(void)
@@ -596,10 +601,12 @@ static redisReply *direct(const rserver *s, long db, const char *fmt, const char
             goto out_reply;
         freeReplyObject(x);
     }
-    x = redisCommand(c, "SELECT %ld", db);
-    if (!x || x->type == REDIS_REPLY_ERROR)
-        goto out_reply;
-    freeReplyObject(x);
+    if (db >= 0) {              /* a sentinel has no databases: db -1 */
+        x = redisCommand(c, "SELECT %ld", db);
+        if (!x || x->type == REDIS_REPLY_ERROR)
+            goto out_reply;
+        freeReplyObject(x);
+    }
     r = arg ? redisCommand(c, fmt, arg) : redisCommand(c, fmt);
     goto out;
 out_reply:
@@ -613,7 +620,7 @@ out:
 
 static int server_up(const rserver *s)
 {
-    redisReply *r = direct(s, 0, "PING", NULL);
+    redisReply *r = direct(s, s->sentinel_conf ? -1 : 0, "PING", NULL);
     int up = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
 
     if (r)
@@ -642,11 +649,12 @@ static void server_stop(rserver *s)
  * 10 s) until it answers.  0 or -1. */
 static int server_start(rserver *s)
 {
-    char port[16], log[500];
-    const char *argv[20];
+    char port[16], log[500], conf[500];
+    const char *argv[30];
     int n = 0;
 
     snprintf(port, sizeof port, "%d", s->port);
+    snprintf(conf, sizeof conf, "%s/sentinel.conf", s->dir);
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
     argv[n++] = "redis-server";
     argv[n++] = "--port";
@@ -669,14 +677,24 @@ static int server_start(rserver *s)
         argv[n++] = "--unixsocketperm";
         argv[n++] = "700";
     }
+    for (int i = 0; s->extra[i] && i < 7; i++)
+        argv[n++] = s->extra[i];
     argv[n] = NULL;
     mkdir(s->dir, 0700);
+    if (s->sentinel_conf) {     /* the sentinel rewrites its file: one of its own */
+        FILE *f = fopen(conf, "w");
+        if (!f || fputs(s->sentinel_conf, f) < 0 || fclose(f) != 0)
+            return -1;
+        argv[0] = "redis-sentinel";
+        argv[1] = conf;
+        argv[2] = NULL;
+    }
     fflush(stdout);
     s->pid = fork();
     if (s->pid == 0) {
         if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
             _exit(126);
-        execvp("redis-server", (char **)argv);
+        execvp(argv[0], (char **)argv);
         _exit(127);
     }
     if (s->pid < 0)
@@ -687,7 +705,7 @@ static int server_start(rserver *s)
             return 0;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             s->pid = 0;
-            diag("redis-server exited; see %s", log);
+            diag("%s exited; see %s", argv[0], log);
             return -1;
         }
         usleep(100000);
@@ -892,6 +910,218 @@ static int run_redis(void)
     return 0;
 }
 
+/* ---- Redis Sentinel ---- */
+
+/* Fills S (a server of the test, not started): NAME under tmpdir, a free port. */
+static void server_init(rserver *s, const char *name, const char *password)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s/%s", tmpdir, name);
+    s->port = free_port();
+    s->password = password;
+    servers[nservers++] = s;
+}
+
+/* Reply R is a string or status containing WANT, or an array (of arrays) with an element
+ * equal to WANT. */
+static int has_elem(const redisReply *r, const char *want)
+{
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+        return strstr(r->str, want) != NULL;
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type == REDIS_REPLY_ARRAY ? has_elem(r->element[i], want)
+                : r->element[i]->type == REDIS_REPLY_STRING &&
+                  strcmp(r->element[i]->str, want) == 0)
+                return 1;
+    return 0;
+}
+
+/* The reply of FMT [ARG] on S (db -1: no SELECT) has WANT (has_elem). */
+static int reply_has(const rserver *s, long db, const char *fmt, const char *arg,
+                     const char *want)
+{
+    redisReply *r = direct(s, db, fmt, arg);
+    int has = r && has_elem(r, want);
+
+    if (r)
+        freeReplyObject(r);
+    return has;
+}
+
+/* Waits up to SECS for reply_has(); returns its last answer. */
+static int wait_reply(int secs, const rserver *s, long db, const char *fmt, const char *arg,
+                      const char *want)
+{
+    for (int i = 0; i < secs * 10; i++) {
+        if (reply_has(s, db, fmt, arg, want))
+            return 1;
+        usleep(100000);
+    }
+    return reply_has(s, db, fmt, arg, want);
+}
+
+static const char *role(const rserver *s)
+{
+    static char buf[32];
+    redisReply *r = direct(s, 0, "ROLE", NULL);
+
+    snprintf(buf, sizeof buf, "%s", r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+             r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str : "?");
+    if (r)
+        freeReplyObject(r);
+    return buf;
+}
+
+static int has_key(const rserver *s, const char *key)
+{
+    redisReply *r = direct(s, 0, "EXISTS %s", key);
+    int has = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+
+    if (r)
+        freeReplyObject(r);
+    return has;
+}
+
+/* The store with sentinels: a master and a replica (both requirepass), one sentinel (its own
+ * requirepass) that never fails over by itself (down-after 60 s): the failover is asked for
+ * (SENTINEL failover), and a demotion is made by hand (REPLICAOF). */
+static int run_sentinel(void)
+{
+    static rserver m, r, s;
+    static char conf[2000], mport[16], sentry[2][40], rport[16];
+    char err[512] = "", *sl[2];
+    itip_state_config sc, bad;
+    itip_store *st;
+    const char *notice;
+
+    if (system("command -v redis-server >/dev/null 2>&1") != 0)
+        skip_all("redis-server not installed (Debian package redis-server)");
+    if (system("command -v redis-sentinel >/dev/null 2>&1") != 0)
+        skip_all("redis-sentinel not installed (Debian package redis-sentinel)");
+    server_init(&m, "sentinel-master", "m-pw");
+    if (!ok(server_start(&m) == 0, "sentinel: start a master (requirepass)"))
+        return 1;
+    snprintf(mport, sizeof mport, "%d", m.port);
+    server_init(&r, "sentinel-replica", "m-pw");
+    r.extra[0] = "--replicaof";
+    r.extra[1] = "127.0.0.1";
+    r.extra[2] = mport;
+    r.extra[3] = "--masterauth";
+    r.extra[4] = "m-pw";
+    snprintf(rport, sizeof rport, "%d", r.port);
+    ok(server_start(&r) == 0 &&
+       wait_reply(20, &r, 0, "INFO replication", NULL, "master_link_status:up"),
+       "sentinel: start its replica, the link up");
+    server_init(&s, "sentinel", "s-pw");
+    snprintf(conf, sizeof conf,
+             "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/sentinel.log\nrequirepass s-pw\n"
+             "sentinel monitor itip 127.0.0.1 %d 1\nsentinel auth-pass itip m-pw\n"
+             "sentinel down-after-milliseconds itip 60000\n"
+             "sentinel failover-timeout itip 10000\n", s.port, s.dir, s.dir, m.port);
+    s.sentinel_conf = conf;
+    if (!ok(server_start(&s) == 0 &&
+            wait_reply(20, &s, -1, "SENTINEL replicas itip", NULL, "slave"),
+            "sentinel: start a redis-sentinel (requirepass) that knows the replica"))
+        return 1;
+
+    memset(&sc, 0, sizeof sc);
+    sc.backend = "redis";
+    snprintf(sentry[0], sizeof sentry[0], "127.0.0.1:%d", free_port());   /* nobody */
+    snprintf(sentry[1], sizeof sentry[1], "127.0.0.1:%d", s.port);
+    sl[0] = sentry[0];
+    sl[1] = sentry[1];
+    sc.sentinels = sl;
+    sc.n_sentinels = 2;
+    sc.master = "itip";
+    sc.sentinel_password = "s-pw";
+    sc.password = "m-pw";
+    sc.connect_timeout = 1000;
+    sc.timeout = 1000;
+    sc.key_prefix = "itip-test:";
+    sc.ttl = 2592000;
+
+    /* the master found through the second sentinel listed (the first is not running) */
+    st = open_ok(&sc, "redis store through the sentinels (the first one listed is down)");
+    if (!st)
+        return 1;
+    ok(itip_store_notice(st) == NULL, "sentinel: no notice (%s)",
+       itip_store_notice(st) ? itip_store_notice(st) : "NULL");
+    is_int(itip_store_put(st, "s:k", "before", 6, T0), 0, "sentinel: put");
+    is_str(getstr(st, "s:k", T0), "before", "sentinel: get");
+    ok(has_key(&m, "itip-test:s:k") && !reply_has(&r, 0, "ROLE", NULL, "master"),
+       "sentinel: the value is on the master the sentinel named, not on the replica");
+    check_update(st, "sentinel");
+
+    /* settings that cannot work */
+    bad = sc;
+    bad.sentinel_password = "wrong";
+    {
+        itip_store *b = open_ok(&bad, "redis store with a wrong sentinel_password (opens)");
+        notice = b ? itip_store_notice(b) : NULL;
+        ok(notice && strstr(notice, "no sentinel named the master") && strstr(notice, "AUTH"),
+           "sentinel: ... its notice says no sentinel answered, the last one refusing AUTH (%s)",
+           notice ? notice : "NULL");
+        ok(b && itip_store_put(b, "s:x", "x", 1, T0) == -1, "sentinel: ... and its put fails");
+        itip_store_close(b);
+    }
+    bad = sc;
+    bad.master = "nope";
+    {
+        itip_store *b = open_ok(&bad, "redis store with a master name the sentinels do not know");
+        notice = b ? itip_store_notice(b) : NULL;
+        ok(notice && strstr(notice, "does not know a master \"nope\""),
+           "sentinel: ... its notice says so (%s)", notice ? notice : "NULL");
+        itip_store_close(b);
+    }
+    bad = sc;
+    bad.password = "wrong";
+    {
+        itip_store *b = itip_store_open(&bad, err, sizeof err);
+        ok(b == NULL && strstr(err, "redis master itip"),
+           "sentinel: a wrong master password fails the open, as without sentinels (%s)", err);
+        itip_store_close(b);
+    }
+
+    /* a failover: the replica promoted, the old master demoted; the store follows */
+    {
+        redisReply *x = direct(&m, 0, "WAIT 1 5000", NULL);
+        ok(x && x->type == REDIS_REPLY_INTEGER && x->integer == 1,
+           "sentinel: the replica has acknowledged every write (WAIT 1)");
+        if (x)
+            freeReplyObject(x);
+    }
+    /* refused (NOGOODSLAVE) until the sentinel has its own fresh view of the replica */
+    ok(wait_reply(20, &s, -1, "SENTINEL failover itip", NULL, "OK"),
+       "sentinel: SENTINEL failover (a forced failover)");
+    ok(wait_reply(30, &s, -1, "SENTINEL get-master-addr-by-name itip", NULL, rport) &&
+       wait_reply(30, &m, 0, "ROLE", NULL, "slave"),
+       "sentinel: the replica is promoted and the old master demoted");
+    is_int(itip_store_put(st, "s:k2", "after", 5, T0), 0,
+           "sentinel: put after the failover (%s)", itip_store_error(st));
+    ok(has_key(&r, "itip-test:s:k2"), "sentinel: ... it went to the new master");
+    is_str(getstr(st, "s:k", T0), "before",
+           "sentinel: the value written before the failover is read from the new master");
+
+    /* the master the sentinel names demoted by hand: READONLY, then ROLE says slave */
+    ok(reply_has(&m, 0, "REPLICAOF NO ONE", NULL, "OK"),
+       "sentinel: the old master made a master again by hand (REPLICAOF NO ONE)");
+    {
+        redisReply *x = direct(&r, 0, "REPLICAOF 127.0.0.1 %s", mport);
+        ok(x && x->type == REDIS_REPLY_STATUS, "sentinel: the named master made a replica "
+           "behind the sentinel's back");
+        if (x)
+            freeReplyObject(x);
+    }
+    is_str(role(&r), "slave", "sentinel: ... ROLE says so");
+    is_int(itip_store_put(st, "s:k3", "x", 1, T0), -1,
+           "sentinel: a put then fails instead of writing to a replica");
+    ok(strstr(itip_store_error(st), "not a master (ROLE says slave)") != NULL,
+       "sentinel: ... saying why (%s)", itip_store_error(st));
+    itip_store_close(st);
+    return 0;
+}
+
 static void cleanup(void)
 {
     char cmd[300];
@@ -922,6 +1152,8 @@ int main(int argc, char **argv)
     atexit(cleanup);
     if (argc > 1 && strcmp(argv[1], "--redis") == 0)
         run_redis();
+    else if (argc > 1 && strcmp(argv[1], "--sentinel") == 0)
+        run_sentinel();
     else
         run_lmdb();
     return done_testing();

@@ -38,7 +38,17 @@ typedef struct {
     long connect_timeout;       /* redis: milliseconds (500) */
     long timeout;               /* redis: milliseconds per command (500) */
     char *key_prefix;           /* redis: prefix of every key ("itip:") */
+    char **sentinels;           /* redis: Sentinel addresses "host:port" (checked), or NULL */
+    size_t n_sentinels;
+    char *master;               /* redis: the master's name at the sentinels, or NULL */
+    char *sentinel_password;    /* redis: AUTH password of the sentinels, or NULL */
 } itip_state_config;
+
+#define ITIP_MAX_SENTINELS 16   /* entries of state.sentinels */
+
+/* Splits "host:port" or "[v6-address]:port" into HOST (at most HOSTLEN bytes with its NUL)
+ * and *PORT (1..65535).  0, or -1 when S is not of that form. */
+int itip_hostport_parse(const char *s, char *host, size_t hostlen, long *port);
 
 /* What the milter does with a message; ordered weakest to strongest (the strongest wins). */
 typedef enum {

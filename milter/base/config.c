@@ -20,7 +20,7 @@
 #include "base/strbuf.h"
 
 typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
-               T_ACTIONS, T_GROUP, T_IDLIST, T_DOMAINSETS } setting_type;
+               T_ACTIONS, T_GROUP, T_IDLIST, T_DOMAINSETS, T_SENTINELS } setting_type;
 
 typedef struct {
     const char *name;
@@ -79,6 +79,9 @@ static const setting schema[] = {
     { "state.connect_timeout", T_INT, ST(connect_timeout), 1, 60000, 500, NULL },
     { "state.timeout", T_INT, ST(timeout), 1, 60000, 500, NULL },
     { "state.key_prefix", T_STRING, ST(key_prefix), 0, 0, 0, "itip:" },
+    { "state.sentinels", T_SENTINELS, ST(sentinels), 0, 0, 0, NULL },
+    { "state.master", T_STRING, ST(master), 0, 0, 0, NULL },
+    { "state.sentinel_password", T_STRING, ST(sentinel_password), 0, 0, 0, NULL },
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -183,6 +186,7 @@ void itip_config_free(itip_config *cfg)
     itip_strv_free(cfg->legacy_cdo_domains, cfg->n_legacy_cdo_domains);
     itip_strv_free(cfg->authserv_ids, cfg->n_authserv_ids);
     itip_strv_free(cfg->alias_domains, cfg->n_alias_domains);
+    itip_strv_free(cfg->state.sentinels, cfg->state.n_sentinels);
     free_strings(cfg);
     free(cfg->file);
     free(cfg);
@@ -230,6 +234,37 @@ int itip_config_trusts_authserv(const itip_config *cfg, const char *id)
     for (i = 0; id != NULL && i < cfg->n_authserv_ids; i++)
         if (strcasecmp(cfg->authserv_ids[i], id) == 0)
             return 1;
+    return 0;
+}
+
+int itip_hostport_parse(const char *s, char *host, size_t hostlen, long *port)
+{
+    const char *colon, *h = s, *hend;
+    char *end;
+    long p;
+
+    if (s == NULL || (colon = strrchr(s, ':')) == NULL)
+        return -1;
+    hend = colon;
+    if (*s == '[') {            /* [2001:db8::1]:26379 */
+        if (colon == s || colon[-1] != ']')
+            return -1;
+        h = s + 1;
+        hend = colon - 1;
+    } else if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+        return -1;              /* a bare IPv6 address: the port is ambiguous */
+    }
+    if (hend <= h || (size_t)(hend - h) >= hostlen || memchr(h, ' ', (size_t)(hend - h)))
+        return -1;
+    if (!isdigit((unsigned char)colon[1]))
+        return -1;
+    errno = 0;
+    p = strtol(colon + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || p < 1 || p > 65535)
+        return -1;
+    memcpy(host, h, (size_t)(hend - h));
+    host[hend - h] = '\0';
+    *port = p;
     return 0;
 }
 
@@ -421,6 +456,44 @@ static int load_domainsets(loadctx *lc, const setting *def, config_setting_t *s,
     return 0;
 }
 
+/* state.sentinels: a list of "host:port" strings, checked here so that a typo is an error
+ * with its line, not a store that never finds its master.  An entry's error names the list's
+ * line and the entry's number: libconfig's line of a list element may be that of the token
+ * after it. */
+static int load_sentinels(loadctx *lc, const setting *def, config_setting_t *s,
+                          itip_config *cfg)
+{
+    itip_state_config *sc = &cfg->state;
+    int i, n, t = config_setting_type(s);
+
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail(lc, s, "setting '%s' must be a list of \"host:port\" strings", def->name);
+    n = config_setting_length(s);
+    if (n < 1 || n > ITIP_MAX_SENTINELS)
+        return fail(lc, s, "setting '%s' must list 1 to %d sentinels (got %d)", def->name,
+                    ITIP_MAX_SENTINELS, n);
+    itip_strv_free(sc->sentinels, sc->n_sentinels);
+    sc->n_sentinels = 0;
+    if ((sc->sentinels = calloc((size_t)n + 1, sizeof(char *))) == NULL)
+        return fail(lc, s, "out of memory");
+    for (i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = e ? config_setting_get_string(e) : NULL;
+        char host[256];
+        long port;
+        if (v == NULL)
+            return fail(lc, e ? e : s, "setting '%s' must be a list of \"host:port\" strings",
+                        def->name);
+        if (itip_hostport_parse(v, host, sizeof host, &port) < 0)
+            return fail(lc, s, "entry %d of '%s', '%s', is not \"host:port\" (a port 1 to "
+                        "65535; an IPv6 address in brackets)", i + 1, def->name, v);
+        if ((sc->sentinels[i] = strdup(v)) == NULL)
+            return fail(lc, e, "out of memory");
+        sc->n_sentinels++;
+    }
+    return 0;
+}
+
 static int load_bool(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
 {
     if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -573,6 +646,7 @@ static int load_setting(loadctx *lc, const setting *def, config_setting_t *s, it
     case T_ACTION: return load_action(lc, def, s, cfg);
     case T_ACTIONS: return load_actions(lc, s, cfg);
     case T_GROUP: return load_group(lc, def, s, cfg);
+    case T_SENTINELS: return load_sentinels(lc, def, s, cfg);
     }
     return 0;
 }
@@ -600,15 +674,36 @@ static int load_group(loadctx *lc, const setting *def, config_setting_t *s, itip
     return 0;
 }
 
-/* Values a type cannot express: the choice of state backend. */
+/* Values a type cannot express: the choice of state backend; Sentinel settings that belong
+ * together (sentinels and master) or exclude each other (sentinels and a fixed server). */
 static int check_values(loadctx *lc, config_t *lcfg, itip_config *cfg)
 {
-    const char *b = cfg->state.backend;
+    const itip_state_config *sc = &cfg->state;
+    const char *b = sc->backend;
+    static const char *const fixed[] = { "state.host", "state.port", "state.socket" };
+    config_setting_t *s;
 
     if (strcmp(b, "none") != 0 && strcmp(b, "lmdb") != 0 && strcmp(b, "redis") != 0)
         return fail(lc, config_lookup(lcfg, "state.backend"),
                     "setting 'state.backend' must be one of \"none\", \"lmdb\", \"redis\" "
                     "(got \"%s\")", b);
+    if (sc->n_sentinels > 0 && sc->master == NULL)
+        return fail(lc, config_lookup(lcfg, "state.sentinels"),
+                    "setting 'state.sentinels' needs 'state.master', the name the sentinels "
+                    "know the master by");
+    if (sc->master != NULL && sc->n_sentinels == 0)
+        return fail(lc, config_lookup(lcfg, "state.master"),
+                    "setting 'state.master' needs 'state.sentinels' to ask for it");
+    if (sc->sentinel_password != NULL && sc->n_sentinels == 0)
+        return fail(lc, config_lookup(lcfg, "state.sentinel_password"),
+                    "setting 'state.sentinel_password' needs 'state.sentinels'");
+    if (sc->n_sentinels > 0 && strcmp(b, "redis") != 0)
+        return fail(lc, config_lookup(lcfg, "state.sentinels"),
+                    "setting 'state.sentinels' is for state.backend \"redis\" (got \"%s\")", b);
+    for (size_t i = 0; sc->n_sentinels > 0 && i < sizeof fixed / sizeof fixed[0]; i++)
+        if ((s = config_lookup(lcfg, fixed[i])) != NULL)
+            return fail(lc, s, "setting '%s' and 'state.sentinels' exclude each other: with "
+                        "sentinels the master's address comes from them", fixed[i]);
     return 0;
 }
 

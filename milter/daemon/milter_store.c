@@ -36,10 +36,18 @@ static int state_wanted(const itip_config *cfg)
     return cfg->state.backend != NULL && strcmp(cfg->state.backend, "none") != 0;
 }
 
-/* "lmdb store /var/lib/itip-milter/state", "redis store 127.0.0.1:6379 db 0" for the log. */
+/* "lmdb store /var/lib/itip-milter/state", "redis store 127.0.0.1:6379 db 0",
+ * "redis store master mymaster (sentinels 10.0.0.1:26379 10.0.0.2:26379) db 0" for the log. */
 static void store_where(const itip_state_config *sc, char *buf, size_t len)
 {
-    if (strcmp(sc->backend, "redis") != 0)
+    if (strcmp(sc->backend, "redis") == 0 && sc->n_sentinels > 0) {
+        size_t n = (size_t)snprintf(buf, len, "redis store master %s (sentinels",
+                                    sc->master ? sc->master : "-");
+        for (size_t i = 0; i < sc->n_sentinels && n < len; i++)
+            n += (size_t)snprintf(buf + n, len - n, " %s", sc->sentinels[i]);
+        if (n < len)
+            snprintf(buf + n, len - n, ") db %ld", sc->database);
+    } else if (strcmp(sc->backend, "redis") != 0)
         snprintf(buf, len, "%s store %s", sc->backend, sc->path ? sc->path : "-");
     else if (sc->socket != NULL)
         snprintf(buf, len, "redis store unix:%s db %ld", sc->socket, sc->database);
@@ -110,9 +118,19 @@ static int differs(const char *a, const char *b)
     return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
 }
 
+static int same_sentinels(const itip_state_config *a, const itip_state_config *b)
+{
+    if (a->n_sentinels != b->n_sentinels)
+        return 0;
+    for (size_t i = 0; i < a->n_sentinels; i++)
+        if (differs(a->sentinels[i], b->sentinels[i]))
+            return 0;
+    return !differs(a->master, b->master) && !differs(a->sentinel_password, b->sentinel_password);
+}
+
 static int same_state(const itip_state_config *a, const itip_state_config *b)
 {
-    return !differs(a->backend, b->backend) && !differs(a->path, b->path) &&
+    return same_sentinels(a, b) && !differs(a->backend, b->backend) && !differs(a->path, b->path) &&
            a->ttl == b->ttl && a->max_size == b->max_size && !differs(a->host, b->host) &&
            a->port == b->port && !differs(a->socket, b->socket) &&
            !differs(a->password, b->password) && a->database == b->database &&

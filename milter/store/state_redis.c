@@ -23,6 +23,18 @@
  * the merge runs again after a short random pause, at most UPDATE_TRIES times (then -1: a key
  * that hot is not what the stateful rules produce).  Worst case about a quarter second.
  *
+ * Sentinel (state.sentinels and state.master set): the master's address is not configured but
+ * asked of the sentinels, as Sentinel-aware clients do: SENTINEL get-master-addr-by-name,
+ * each sentinel in turn (AUTH state.sentinel_password first when set), starting with the one
+ * that answered last, each bounded by the same connect and command timeouts.  A new
+ * connection to the address they name is checked with ROLE (instead of PING): a server that
+ * is not a master (a stale answer, a demoted master) is not used.  The known master is
+ * forgotten, every idle connection to it dropped (and those in use not pooled again), when
+ * a connection fails, a command is answered READONLY (a master demoted to replica), ROLE
+ * says it is no longer a master, or it cannot be reached; the next new connection asks the
+ * sentinels again, so after a failover the store finds the promoted replica by itself.
+ * Until then calls fail as for a dead server.
+ *
  * Open connects once to check the settings: a server that answers AUTH, SELECT or PING with an
  * error fails the open (a configuration error); one that cannot be reached does not (the
  * store's calls then fail until it can), and itip_store_notice() says so.  Writing to a
@@ -54,6 +66,11 @@
 #define R_CONN (-2)
 
 typedef struct {
+    char host[256];
+    long port;
+} raddr;
+
+typedef struct {
     pthread_mutex_t mu;
     pthread_mutex_t keylock[KEY_LOCKS]; /* updates of one process take turns per key */
     redisContext *idle[POOL_IDLE];
@@ -63,6 +80,15 @@ typedef struct {
     char *host, *socket, *password, *prefix;
     long port, database, connect_ms, timeout_ms, ttl;
     char where[300];            /* "redis 127.0.0.1:6379" for messages */
+    /* Sentinel: nsent > 0 */
+    int nsent;
+    raddr *sent;                /* state.sentinels, parsed */
+    char *master_name, *sent_password;
+    int sent_first;             /* under mu: the sentinel to ask first (the last that answered) */
+    int mknown;                 /* under mu: master holds the address the sentinels named */
+    raddr master;
+    unsigned mgen;              /* under mu: counts forget_master(); a connection taken under
+                                 * an older count is not pooled again */
 } rstore;
 
 static struct timeval ms_tv(long ms)
@@ -84,10 +110,23 @@ static long ms_until(const struct timespec *t)
 /* Sets the error of a connection that gave no reply (a timeout shows as EAGAIN). */
 static void conn_error(rstore *rs, redisContext *c)
 {
+    char at[300] = "";
+
+    if (rs->nsent && c->connection_type == REDIS_CONN_TCP && c->tcp.host)
+        snprintf(at, sizeof at, " at %s:%d", c->tcp.host, c->tcp.port);
     if (c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily unavailable"))
-        itip_store_seterr("%s: no answer within %ld ms", rs->where, rs->timeout_ms);
+        itip_store_seterr("%s%s: no answer within %ld ms", rs->where, at, rs->timeout_ms);
     else
-        itip_store_seterr("%s: %s", rs->where, c->errstr[0] ? c->errstr : "connection lost");
+        itip_store_seterr("%s%s: %s", rs->where, at, c->errstr[0] ? c->errstr : "connection lost");
+}
+
+static void forget_master(rstore *rs);
+
+/* Whether error reply R says that the server is a replica now (a master demoted by a
+ * failover): then the connection is as good as lost. */
+static int demoted(const redisReply *r)
+{
+    return r->str && strncmp(r->str, "READONLY", 8) == 0;
 }
 
 /* Runs one command.  Returns the reply, or NULL with the error set: *conn_lost tells whether
@@ -107,13 +146,39 @@ static redisReply *cmd(rstore *rs, redisContext *c, int *conn_lost, const char *
     }
     if (r->type == REDIS_REPLY_ERROR) {
         itip_store_seterr("%s: %s", rs->where, r->str ? r->str : "error reply");
+        if (demoted(r)) {
+            *conn_lost = 1;
+            forget_master(rs);
+        }
         freeReplyObject(r);
         return NULL;
     }
     return r;
 }
 
-/* Sends AUTH, SELECT and PING on a new connection.  0, R_CONN or -1 (the server refused). */
+/* Sentinel: asks a new connection for its ROLE.  0 when it is a master; else R_CONN (also
+ * when it is not a master: a transient state, not a configuration error). */
+static int check_role(rstore *rs, redisContext *c)
+{
+    int lost;
+    redisReply *r = cmd(rs, c, &lost, "ROLE");
+    const char *role;
+
+    if (!r)
+        return R_CONN;          /* not -1: an old server without ROLE is no master to use */
+    role = r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type ==
+           REDIS_REPLY_STRING ? r->element[0]->str : "?";
+    if (strcmp(role, "master") != 0) {
+        itip_store_seterr("%s at %s:%d: not a master (ROLE says %s)", rs->where,
+                          c->tcp.host ? c->tcp.host : "?", c->tcp.port, role);
+        freeReplyObject(r);
+        return R_CONN;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Sends AUTH, SELECT and PING (Sentinel: ROLE) on a new connection.  0, R_CONN or -1 (the server refused). */
 static int handshake(rstore *rs, redisContext *c)
 {
     redisReply *r;
@@ -129,6 +194,8 @@ static int handshake(rstore *rs, redisContext *c)
             return lost ? R_CONN : -1;
         freeReplyObject(r);
     }
+    if (rs->nsent)
+        return check_role(rs, c);
     if (!(r = cmd(rs, c, &lost, "PING")))
         return lost ? R_CONN : -1;
     freeReplyObject(r);
@@ -151,22 +218,151 @@ static void mark_down(rstore *rs)
     pthread_mutex_unlock(&rs->mu);
 }
 
+/* ---- Sentinel ---- */
+
+/* Drops the master the sentinels named and the idle connections to it (they would only fail
+ * one by one), so that the next new connection asks the sentinels again. */
+static void forget_master(rstore *rs)
+{
+    redisContext *drop[POOL_IDLE];
+    int n;
+
+    if (!rs->nsent)
+        return;
+    pthread_mutex_lock(&rs->mu);
+    rs->mknown = 0;
+    rs->mgen++;
+    n = rs->nidle;
+    memcpy(drop, rs->idle, sizeof(redisContext *) * (size_t)n);
+    rs->nidle = 0;
+    pthread_mutex_unlock(&rs->mu);
+    for (int i = 0; i < n; i++)
+        redisFree(drop[i]);
+}
+
+/* Asks sentinel S for the master's address.  0 with *OUT set, else -1 with WHY set. */
+static int ask_sentinel(rstore *rs, const raddr *s, raddr *out, char *why, size_t whylen)
+{
+    redisContext *c = redisConnectWithTimeout(s->host, (int)s->port, ms_tv(rs->connect_ms));
+    redisReply *r = NULL;
+    int res = -1;
+
+    if (!c || c->err) {
+        snprintf(why, whylen, "sentinel %s:%ld: cannot connect: %s", s->host, s->port,
+                 c ? c->errstr : "out of memory");
+        goto done;
+    }
+    if (redisSetTimeout(c, ms_tv(rs->timeout_ms)) != REDIS_OK) {
+        snprintf(why, whylen, "sentinel %s:%ld: cannot set the command timeout", s->host,
+                 s->port);
+        goto done;
+    }
+    if (rs->sent_password) {
+        r = redisCommand(c, "AUTH %s", rs->sent_password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(why, whylen, "sentinel %s:%ld: AUTH: %s", s->host, s->port,
+                     r ? r->str : c->errstr);
+            goto done;
+        }
+        freeReplyObject(r);
+    }
+    r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", rs->master_name);
+    if (!r) {
+        snprintf(why, whylen, "sentinel %s:%ld: %s", s->host, s->port,
+                 c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily unavailable")
+                     ? "no answer in time" : c->errstr);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(why, whylen, "sentinel %s:%ld: %s", s->host, s->port, r->str);
+    } else if (r->type == REDIS_REPLY_NIL) {
+        snprintf(why, whylen, "sentinel %s:%ld does not know a master \"%s\"", s->host,
+                 s->port, rs->master_name);
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+               r->element[0]->type != REDIS_REPLY_STRING ||
+               r->element[1]->type != REDIS_REPLY_STRING ||
+               r->element[0]->len == 0 || r->element[0]->len >= sizeof out->host) {
+        snprintf(why, whylen, "sentinel %s:%ld: unexpected answer to "
+                 "get-master-addr-by-name", s->host, s->port);
+    } else {
+        char *end;
+        long port = strtol(r->element[1]->str, &end, 10);
+        if (*end != '\0' || port < 1 || port > 65535) {
+            snprintf(why, whylen, "sentinel %s:%ld: bad port \"%s\"", s->host, s->port,
+                     r->element[1]->str);
+        } else {
+            memcpy(out->host, r->element[0]->str, r->element[0]->len + 1);
+            out->port = port;
+            res = 0;
+        }
+    }
+done:
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return res;
+}
+
+/* The master's address: the one known, else the first answer of the sentinels, asked in
+ * turn.  0 with *OUT set, else -1 with the error set (what the last sentinel said). */
+static int master_addr(rstore *rs, raddr *out)
+{
+    char why[700] = "";
+    int first, known;
+
+    pthread_mutex_lock(&rs->mu);
+    known = rs->mknown;
+    if (known)
+        *out = rs->master;
+    first = rs->sent_first;
+    pthread_mutex_unlock(&rs->mu);
+    if (known)
+        return 0;
+    for (int k = 0; k < rs->nsent; k++) {
+        int i = (first + k) % rs->nsent;
+        if (ask_sentinel(rs, &rs->sent[i], out, why, sizeof why) == 0) {
+            pthread_mutex_lock(&rs->mu);
+            rs->master = *out;
+            rs->mknown = 1;
+            rs->sent_first = i;
+            pthread_mutex_unlock(&rs->mu);
+            return 0;
+        }
+    }
+    itip_store_seterr("%s: no sentinel named the master (%d asked; last: %s)", rs->where,
+                      rs->nsent, why);
+    return -1;
+}
+
 /* A new connection ready for commands, or NULL with the error set; *refused tells that the
  * server answered the handshake with an error. */
 static redisContext *conn_new(rstore *rs, int *refused)
 {
     redisContext *c;
+    raddr m;
     int r;
 
     *refused = 0;
-    if (rs->socket)
+    if (rs->nsent) {
+        if (master_addr(rs, &m) != 0) {
+            mark_down(rs);
+            return NULL;
+        }
+        c = redisConnectWithTimeout(m.host, (int)m.port, ms_tv(rs->connect_ms));
+    } else if (rs->socket) {
         c = redisConnectUnixWithTimeout(rs->socket, ms_tv(rs->connect_ms));
-    else
+    } else {
         c = redisConnectWithTimeout(rs->host, (int)rs->port, ms_tv(rs->connect_ms));
+    }
     if (!c || c->err) {
-        itip_store_seterr("%s: cannot connect: %s", rs->where, c ? c->errstr : "out of memory");
+        if (rs->nsent)
+            itip_store_seterr("%s at %s:%ld: cannot connect: %s", rs->where, m.host, m.port,
+                              c ? c->errstr : "out of memory");
+        else
+            itip_store_seterr("%s: cannot connect: %s", rs->where,
+                              c ? c->errstr : "out of memory");
         if (c)
             redisFree(c);
+        forget_master(rs);
         mark_down(rs);
         return NULL;
     }
@@ -178,20 +374,24 @@ static redisContext *conn_new(rstore *rs, int *refused)
     if ((r = handshake(rs, c)) != 0) {
         *refused = r == -1;
         redisFree(c);
+        if (r == R_CONN)
+            forget_master(rs);
         mark_down(rs);
         return NULL;
     }
     return c;
 }
 
-/* A connection for one call: an idle one (*pooled set), else a new one.  NULL: error set. */
-static redisContext *conn_get(rstore *rs, int *pooled)
+/* A connection for one call: an idle one (*pooled set), else a new one.  NULL: error set.
+ * *GEN: the master's generation it belongs to (conn_put). */
+static redisContext *conn_get(rstore *rs, int *pooled, unsigned *gen)
 {
     redisContext *c = NULL;
     long wait;
     int refused;
 
     pthread_mutex_lock(&rs->mu);
+    *gen = rs->mgen;
     if (rs->nidle > 0)
         c = rs->idle[--rs->nidle];
     wait = c ? 0 : ms_until(&rs->down_until);
@@ -205,14 +405,15 @@ static redisContext *conn_get(rstore *rs, int *pooled)
     return conn_new(rs, &refused);
 }
 
-/* Gives C back to the pool, or frees it when it failed or the pool is full. */
-static void conn_put(rstore *rs, redisContext *c, int failed)
+/* Gives C back to the pool, or frees it when it failed, the pool is full, or the master it
+ * was taken for (generation GEN) has been forgotten since. */
+static void conn_put(rstore *rs, redisContext *c, int failed, unsigned gen)
 {
     if (!c)
         return;
     if (!failed && !c->err) {
         pthread_mutex_lock(&rs->mu);
-        if (rs->nidle < POOL_IDLE) {
+        if (rs->nidle < POOL_IDLE && gen == rs->mgen) {
             rs->idle[rs->nidle++] = c;
             c = NULL;
         }
@@ -311,6 +512,11 @@ static int replies(rstore *rs, redisContext *c, int n, redisReply **r)
         if (res == 0 && r[i]->type == REDIS_REPLY_ERROR) {
             itip_store_seterr("%s: %s", rs->where, r[i]->str ? r[i]->str : "error reply");
             res = -1;
+        }
+        /* a transaction's queued command refused as READONLY shows in EXEC's reply too */
+        if (res == -1 && r[i] && r[i]->type == REDIS_REPLY_ERROR && demoted(r[i])) {
+            forget_master(rs);
+            res = R_CONN;
         }
     }
     if (res != 0)
@@ -418,14 +624,16 @@ static int with_conn(rstore *rs, int (*fn)(rstore *, redisContext *, void *), ro
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         int pooled, r;
-        redisContext *c = conn_get(rs, &pooled);
+        unsigned gen;
+        redisContext *c = conn_get(rs, &pooled, &gen);
         if (!c)
             return -1;
         o->drop = 0;
         r = fn(rs, c, o);
-        conn_put(rs, c, r == R_CONN || o->drop);
+        conn_put(rs, c, r == R_CONN || o->drop, gen);
         if (r != R_CONN)
             return r;
+        forget_master(rs);      /* Sentinel: maybe a failover; ask again */
         if (!pooled)
             break;
     }
@@ -522,6 +730,9 @@ static void rs_free(rstore *rs)
     free(rs->socket);
     free(rs->password);
     free(rs->prefix);
+    free(rs->sent);
+    free(rs->master_name);
+    free(rs->sent_password);
     free(rs);
 }
 
@@ -553,7 +764,18 @@ static rstore *rs_new(const itip_state_config *sc, long ttl)
     rs->connect_ms = sc->connect_timeout > 0 ? sc->connect_timeout : 1;
     rs->timeout_ms = sc->timeout > 0 ? sc->timeout : 1;
     rs->ttl = ttl;
-    if (rs->socket)
+    if (sc->n_sentinels > 0 && sc->master) {
+        if (!(rs->sent = calloc(sc->n_sentinels, sizeof *rs->sent)))
+            oom = 1;
+        for (size_t i = 0; rs->sent && i < sc->n_sentinels; i++)
+            if (itip_hostport_parse(sc->sentinels[i], rs->sent[i].host,
+                                    sizeof rs->sent[0].host, &rs->sent[i].port) == 0)
+                rs->nsent++;    /* the configuration checked them: all of them */
+        rs->master_name = dup_or_null(sc->master, &oom);
+        rs->sent_password = dup_or_null(sc->sentinel_password && *sc->sentinel_password
+                                        ? sc->sentinel_password : NULL, &oom);
+        snprintf(rs->where, sizeof rs->where, "redis master %s", sc->master);
+    } else if (rs->socket)
         snprintf(rs->where, sizeof rs->where, "redis %s", rs->socket);
     else
         snprintf(rs->where, sizeof rs->where, "redis %s:%ld", rs->host, rs->port);
@@ -580,13 +802,21 @@ static int rd_open(itip_store *st, const itip_state_config *sc, char *err, size_
 {
     rstore *rs = rs_new(sc, st->ttl);
     redisContext *c;
+    unsigned gen;
     int refused;
 
     if (!rs) {
         snprintf(err, errlen, "redis: out of memory");
         return -1;
     }
+    if ((size_t)rs->nsent != sc->n_sentinels || (sc->n_sentinels > 0 && !sc->master)) {
+        snprintf(err, errlen, "redis: state.sentinels needs state.master and \"host:port\" "
+                 "entries");
+        rs_free(rs);
+        return -1;
+    }
     ignore_sigpipe();
+    gen = rs->mgen;
     c = conn_new(rs, &refused);
     if (!c && refused) {
         snprintf(err, errlen, "%s", itip_store_error(NULL));
@@ -594,7 +824,7 @@ static int rd_open(itip_store *st, const itip_state_config *sc, char *err, size_
         return -1;
     }
     if (c)
-        conn_put(rs, c, 0);
+        conn_put(rs, c, 0, gen);
     else
         snprintf(st->notice, sizeof st->notice, "%s; the store fails until it is reachable",
                  itip_store_error(NULL));
