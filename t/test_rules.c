@@ -19,7 +19,11 @@
  * every month of 1970..2100 at 00:00, 02:30 and 12:00, a few earlier years, and every half
  * hour (with is_daylight 0 and 1) of the two days around each change of offset of a few years.
  * Offsets and is_daylight must agree wherever the function answers; it prints how many zones
- * and instants were compared and how many zones were left to libical.
+ * and instants were compared and how many zones were left to libical.  The same instants,
+ * read as UTC, for itip_zone_utc_offset_of_utc_direct() against
+ * icaltimezone_get_utc_offset_of_utc_time(), and itip_zone_convert_time() against
+ * icaltimezone_convert_time() from each zone to UTC and from UTC to it (result and
+ * is_daylight).
  *
  * Then the premise of H4's shortcut (rules_recur.c skips the expansion of a rule without
  * BYHOUR, BYMINUTE and BYSECOND when there are no RDATEs): libical's iterator, run as H4 runs
@@ -421,13 +425,55 @@ typedef struct {
     char *seen[TZ_MAX_ZONES];   /* the text of each distinct VTIMEZONE compared */
     int nseen, nvtz, ndirect, nfallback, npartial, nfiles;
     long ncompared, nmismatch, nskipped;
+    long nutc, nutc_mismatch, nutc_skipped;     /* the offset of a UTC instant */
+    long nconv, nconv_mismatch;                 /* itip_zone_convert_time, zone <-> UTC */
     h4run h4;                   /* H4's premise over the RRULEs of the same files */
 } tzrun;
 
-/* Compares one wall-clock time; 1 when compared. */
+static int same_time(struct icaltimetype a, struct icaltimetype b)
+{
+    return a.year == b.year && a.month == b.month && a.day == b.day && a.hour == b.hour &&
+           a.minute == b.minute && a.second == b.second && a.is_daylight == b.is_daylight;
+}
+
+/* T read as a UTC instant: itip_zone_utc_offset_of_utc_direct() against libical's
+ * icaltimezone_get_utc_offset_of_utc_time(); then itip_zone_convert_time() against
+ * icaltimezone_convert_time() from Z to UTC and from UTC to Z. */
+static void tz_compare_utc_at(tzrun *r, icaltimezone *z, const char *tzid, struct icaltimetype t)
+{
+    icaltimezone *utc = icaltimezone_get_utc_timezone();
+    struct icaltimetype a, b;
+    int off, dst, loff, ldst = -1, k;
+
+    if (itip_zone_utc_offset_of_utc_direct(z, &t, &off, &dst) != 0) {
+        r->nutc_skipped++;
+    } else {
+        loff = icaltimezone_get_utc_offset_of_utc_time(z, &t, &ldst);
+        r->nutc++;
+        if ((off != loff || dst != ldst) && r->nutc_mismatch++ < 20)
+            diag("zone %s at UTC %04d-%02d-%02dT%02d:%02d: %d/%d, libical %d/%d", tzid, t.year,
+                 t.month, t.day, t.hour, t.minute, off, dst, loff, ldst);
+    }
+    if (t.is_daylight)
+        return;
+    for (k = 0; k < 2; k++) {
+        a = b = t;
+        itip_zone_convert_time(&a, k ? utc : z, k ? z : utc);
+        icaltimezone_convert_time(&b, k ? utc : z, k ? z : utc);
+        r->nconv++;
+        if (!same_time(a, b) && r->nconv_mismatch++ < 20)
+            diag("zone %s: %04d-%02d-%02dT%02d:%02d %s: %s, libical %s", tzid, t.year, t.month,
+                 t.day, t.hour, t.minute, k ? "from UTC" : "to UTC",
+                 icaltime_as_ical_string(a), icaltime_as_ical_string(b));
+    }
+}
+
+/* Compares one wall-clock time (and the same fields as a UTC instant); 1 when compared. */
 static int tz_compare_at(tzrun *r, icaltimezone *z, const char *tzid, struct icaltimetype t)
 {
     int off, dst, loff, ldst = -1;
+
+    tz_compare_utc_at(r, z, tzid, t);
 
     if (itip_zone_utc_offset_direct(z, &t, &off, &dst) != 0) {
         r->nskipped++;
@@ -644,6 +690,14 @@ static void test_zone_offsets(const char *top)
     ok(r->nmismatch == 0, "zone offsets: itip_zone_utc_offset_direct agrees with libical at "
        "%ld instants of %d zones (%ld differ)", r->ncompared, r->ndirect, r->nmismatch);
     ok(r->ndirect > 0 && r->ncompared > 0, "zone offsets: some zones computed directly");
+    diag("zone offsets of UTC instants: %ld compared, %ld left to libical; %ld conversions "
+         "compared", r->nutc, r->nutc_skipped, r->nconv);
+    ok(r->nutc_mismatch == 0 && r->nutc > r->ncompared / 2, "zone offsets: "
+       "itip_zone_utc_offset_of_utc_direct agrees with libical at %ld UTC instants (%ld differ)",
+       r->nutc, r->nutc_mismatch);
+    ok(r->nconv_mismatch == 0 && r->nconv > 0, "zone offsets: itip_zone_convert_time agrees "
+       "with icaltimezone_convert_time in %ld conversions to and from UTC (%ld differ)",
+       r->nconv, r->nconv_mismatch);
     h4_generated(&r->h4);
     diag("H4 premise: %ld rules without time parts (%ld instances), %ld control rules with "
          "BYHOUR/BYMINUTE", r->h4.rules, r->h4.instances, r->h4.timed_rules);

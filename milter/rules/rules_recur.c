@@ -208,7 +208,7 @@ static walltime to_frame(itip_calctx *c, const frame *f, struct icaltimetype t, 
     if (from == NULL || to == NULL)
         return make_wall(t, 0);
     t.zone = from;
-    icaltimezone_convert_time(&t, from, to);
+    itip_zone_convert_time(&t, from, to);   /* libical's answer without its expansion */
     return make_wall(t, 1);
 }
 
