@@ -15,7 +15,8 @@
  *     text part whose every line starts with '-', the walker's worst case):
  *     the engine in MB/s.
  * -p engine|walker|libical runs only that measurement on the calendar messages, for a
- * profiler (perf record bench/bench_engine -p engine FILE...), and prints nothing else.
+ * profiler (perf record bench/bench_engine -p engine FILE...), and prints nothing else;
+ * -p ics-engine|ics-libical the same on the bare iCalendar files.
  * Times are CPU time of this process (CLOCK_PROCESS_CPUTIME_ID), so that other load on a
  * shared machine disturbs them less.  Uses built-in default configuration and a fixed clock.
  * Never writes files; exits 2 on a usage or read error.
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
     bench b;
     double min = 2;
     size_t mb = 10, i;
-    int c, only = -1;
+    int c, only = -1, only_bare = 0;
     long passes;
 
     while ((c = getopt(argc, argv, "t:m:p:")) != -1) {
@@ -356,11 +357,15 @@ int main(int argc, char **argv)
             min = atof(optarg);
         else if (c == 'm')
             mb = (size_t)atol(optarg);
-        else if (c == 'p')
+        else if (c == 'p') {
+            only_bare = strncmp(optarg, "ics-", 4) == 0;
+            if (only_bare)
+                optarg += 4;
             only = strcmp(optarg, "engine") == 0 ? DO_ENGINE
                    : strcmp(optarg, "walker") == 0 ? DO_WALKER : DO_LIBICAL;
+        }
         else
-            die("usage: bench_engine [-t SECONDS] [-m MB] [-p engine|walker|libical] FILE...");
+            die("usage: bench_engine [-t SECONDS] [-m MB] [-p [ics-]engine|walker|libical] FILE...");
     }
     icalerror_set_errors_are_fatal(0);
     b.cfg = itip_config_default();
@@ -379,7 +384,7 @@ int main(int argc, char **argv)
             run_walker(b.cfg, in, 1);
     }
     if (only >= 0) {
-        measure(&b, only, 0, min, &passes);
+        measure(&b, only, only_bare, min, &passes);
         return 0;
     }
     report_calendar(&b, min);

@@ -19,7 +19,19 @@
  * every month of 1970..2100 at 00:00, 02:30 and 12:00, a few earlier years, and every half
  * hour (with is_daylight 0 and 1) of the two days around each change of offset of a few years.
  * Offsets and is_daylight must agree wherever the function answers; it prints how many zones
- * and instants were compared and how many zones were left to libical.
+ * and instants were compared and how many zones were left to libical.  The same instants,
+ * read as UTC, for itip_zone_utc_offset_of_utc_direct() against
+ * icaltimezone_get_utc_offset_of_utc_time(), and itip_zone_convert_time() against
+ * icaltimezone_convert_time() from each zone to UTC and from UTC to it (result and
+ * is_daylight).
+ *
+ * Then the premise of H4's shortcut (rules_recur.c skips the expansion of a rule without
+ * BYHOUR, BYMINUTE and BYSECOND when there are no RDATEs): libical's iterator, run as H4 runs
+ * it (floating DTSTART, UNTIL 10 years on), gives every instance of such a rule DTSTART's time
+ * of day.  Checked for every RRULE of a VEVENT under t/, samples/ and the corpus (400
+ * instances) and for some 1,400 generated DAILY..YEARLY rules (BYDAY with and without
+ * ordinals, BYMONTHDAY, BYMONTH, BYSETPOS, INTERVAL, COUNT; 40 instances each); and, as a
+ * control, that rules with BYHOUR or BYMINUTE do give other times.
  */
 #include "ac-config.h"
 #include <dirent.h>
@@ -292,6 +304,119 @@ static void check_dir(const char *root, const char *id, int *npos, int *nneg)
     itip_config_free(cfg);
 }
 
+/* ---- H4's premise: without BYHOUR/BYMINUTE/BYSECOND every instance keeps DTSTART's time ---- */
+
+#define H4_TEST_HORIZON_YEARS 10   /* rules_recur.c: H4_HORIZON_YEARS */
+
+typedef struct {
+    long rules, instances, differ;   /* rules without time parts, their instances, deviations */
+    long timed_rules, timed_differ;  /* control: rules with BYHOUR/BYMINUTE that gave other times */
+} h4run;
+
+static int rule_sets_time(const struct icalrecurrencetype *r)
+{
+    return r->by_hour[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+           r->by_minute[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+           r->by_second[0] != ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+/* Expands R from START (floating) as rules_recur.c's iter_new does, MAX instances at most. */
+static void h4_check_rule(h4run *r, struct icalrecurrencetype rule, struct icaltimetype start,
+                          int max, const char *what)
+{
+    struct icaltimetype until = start, t;
+    icalrecur_iterator *it;
+    int n, timed = rule_sets_time(&rule), other = 0;
+
+    if (rule.freq < ICAL_DAILY_RECURRENCE || rule.freq > ICAL_YEARLY_RECURRENCE ||
+        start.is_date)
+        return;
+    start.zone = NULL;
+    until.zone = NULL;
+    until.year += H4_TEST_HORIZON_YEARS;
+    if (icaltime_is_null_time(rule.until) || icaltime_compare(rule.until, until) > 0)
+        rule.until = until;
+    rule.until.zone = NULL;
+    if (rule.until.is_date) {
+        rule.until.is_date = 0;
+        rule.until.hour = 23;
+        rule.until.minute = rule.until.second = 59;
+    }
+    if ((it = icalrecur_iterator_new(rule, start)) == NULL)
+        return;
+    for (n = 0; n < max; n++) {
+        t = icalrecur_iterator_next(it);
+        if (icaltime_is_null_time(t))
+            break;
+        if (t.hour != start.hour || t.minute != start.minute || t.second != start.second) {
+            other = 1;
+            if (!timed && r->differ++ < 10)
+                diag("H4 premise: %s from %s gives an instance at %s", what,
+                     icaltime_as_ical_string(start), icaltime_as_ical_string(t));
+        }
+    }
+    icalrecur_iterator_free(it);
+    if (timed) {
+        r->timed_rules++;
+        r->timed_differ += other;
+    } else {
+        r->rules++;
+        r->instances += n;
+    }
+}
+
+static void h4_check_calendar(h4run *r, icalcomponent *cal)
+{
+    icalcompiter ei;
+    icalcomponent *ev;
+
+    for (ei = icalcomponent_begin_component(cal, ICAL_VEVENT_COMPONENT);
+         (ev = icalcompiter_deref(&ei)) != NULL; icalcompiter_next(&ei)) {
+        icalproperty *dp = icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY);
+        icalproperty *rp = icalcomponent_get_first_property(ev, ICAL_RRULE_PROPERTY);
+        icalvalue *dv = dp ? icalproperty_get_value(dp) : NULL;
+        icalvalue *rv = rp ? icalproperty_get_value(rp) : NULL;
+
+        if (dv != NULL && rv != NULL && icalvalue_isa(dv) == ICAL_DATETIME_VALUE &&
+            icalvalue_isa(rv) == ICAL_RECUR_VALUE)
+            h4_check_rule(r, icalvalue_get_recur(rv), icalvalue_get_datetime(dv), 400,
+                          icalproperty_get_value_as_string(rp));
+    }
+}
+
+static void h4_generated(h4run *r)
+{
+    static const char *const freq[] = { "DAILY", "WEEKLY", "MONTHLY", "YEARLY" };
+    static const char *const day[] = { "", ";BYDAY=MO", ";BYDAY=MO,WE,FR", ";BYDAY=1MO",
+                                       ";BYDAY=-1FR", ";BYDAY=2TU,SA" };
+    static const char *const pos[] = { "", ";BYSETPOS=1", ";BYSETPOS=-1" };
+    static const char *const mday[] = { ";BYMONTHDAY=1", ";BYMONTHDAY=15", ";BYMONTHDAY=-1" };
+    static const char *const month[] = { "", ";BYMONTH=3", ";BYMONTH=1,7" };
+    static const char *const tail[] = { "", ";INTERVAL=2;COUNT=30" };
+    static const char *const start[] = { "20240229T000000", "20260131T093015",
+                                         "20250330T235959" };
+    size_t f, d, p, md, mo, tl, st;
+    char text[256];
+
+    for (f = 0; f < 4; f++)
+        for (d = 0; d < 6 + 3; d++)
+            for (p = 0; p < (d > 0 && d < 6 ? 3u : 1u); p++)
+                for (mo = 0; mo < 3; mo++)
+                    for (tl = 0; tl < 2; tl++)
+                        for (st = 0; st < 3; st++) {
+                            md = d >= 6 ? d - 6 : 0;
+                            snprintf(text, sizeof text, "FREQ=%s%s%s%s%s", freq[f],
+                                     d < 6 ? day[d] : mday[md], d < 6 ? pos[p] : "",
+                                     month[mo], tail[tl]);
+                            h4_check_rule(r, icalrecurrencetype_from_string(text),
+                                          icaltime_from_string(start[st]), 40, text);
+                        }
+    h4_check_rule(r, icalrecurrencetype_from_string("FREQ=DAILY;BYHOUR=9,17"),
+                  icaltime_from_string("20260105T090000"), 40, "FREQ=DAILY;BYHOUR=9,17");
+    h4_check_rule(r, icalrecurrencetype_from_string("FREQ=WEEKLY;BYMINUTE=0,2"),
+                  icaltime_from_string("20260105T090000"), 40, "FREQ=WEEKLY;BYMINUTE=0,2");
+}
+
 /* ---- UTC offsets of VTIMEZONEs: itip_zone_utc_offset_direct against libical ---- */
 
 #define TZ_MAX_ZONES 4096
@@ -300,12 +425,55 @@ typedef struct {
     char *seen[TZ_MAX_ZONES];   /* the text of each distinct VTIMEZONE compared */
     int nseen, nvtz, ndirect, nfallback, npartial, nfiles;
     long ncompared, nmismatch, nskipped;
+    long nutc, nutc_mismatch, nutc_skipped;     /* the offset of a UTC instant */
+    long nconv, nconv_mismatch;                 /* itip_zone_convert_time, zone <-> UTC */
+    h4run h4;                   /* H4's premise over the RRULEs of the same files */
 } tzrun;
 
-/* Compares one wall-clock time; 1 when compared. */
+static int same_time(struct icaltimetype a, struct icaltimetype b)
+{
+    return a.year == b.year && a.month == b.month && a.day == b.day && a.hour == b.hour &&
+           a.minute == b.minute && a.second == b.second && a.is_daylight == b.is_daylight;
+}
+
+/* T read as a UTC instant: itip_zone_utc_offset_of_utc_direct() against libical's
+ * icaltimezone_get_utc_offset_of_utc_time(); then itip_zone_convert_time() against
+ * icaltimezone_convert_time() from Z to UTC and from UTC to Z. */
+static void tz_compare_utc_at(tzrun *r, icaltimezone *z, const char *tzid, struct icaltimetype t)
+{
+    icaltimezone *utc = icaltimezone_get_utc_timezone();
+    struct icaltimetype a, b;
+    int off, dst, loff, ldst = -1, k;
+
+    if (itip_zone_utc_offset_of_utc_direct(z, &t, &off, &dst) != 0) {
+        r->nutc_skipped++;
+    } else {
+        loff = icaltimezone_get_utc_offset_of_utc_time(z, &t, &ldst);
+        r->nutc++;
+        if ((off != loff || dst != ldst) && r->nutc_mismatch++ < 20)
+            diag("zone %s at UTC %04d-%02d-%02dT%02d:%02d: %d/%d, libical %d/%d", tzid, t.year,
+                 t.month, t.day, t.hour, t.minute, off, dst, loff, ldst);
+    }
+    if (t.is_daylight)
+        return;
+    for (k = 0; k < 2; k++) {
+        a = b = t;
+        itip_zone_convert_time(&a, k ? utc : z, k ? z : utc);
+        icaltimezone_convert_time(&b, k ? utc : z, k ? z : utc);
+        r->nconv++;
+        if (!same_time(a, b) && r->nconv_mismatch++ < 20)
+            diag("zone %s: %04d-%02d-%02dT%02d:%02d %s: %s, libical %s", tzid, t.year, t.month,
+                 t.day, t.hour, t.minute, k ? "from UTC" : "to UTC",
+                 icaltime_as_ical_string(a), icaltime_as_ical_string(b));
+    }
+}
+
+/* Compares one wall-clock time (and the same fields as a UTC instant); 1 when compared. */
 static int tz_compare_at(tzrun *r, icaltimezone *z, const char *tzid, struct icaltimetype t)
 {
     int off, dst, loff, ldst = -1;
+
+    tz_compare_utc_at(r, z, tzid, t);
 
     if (itip_zone_utc_offset_direct(z, &t, &off, &dst) != 0) {
         r->nskipped++;
@@ -423,10 +591,14 @@ static void tz_check_text(tzrun *r, const char *text)
         return;
     for (ci = icalcomponent_begin_component(root, ICAL_VCALENDAR_COMPONENT);
          icalcomponent_isa(root) == ICAL_XROOT_COMPONENT && (cal = icalcompiter_deref(&ci));
-         icalcompiter_next(&ci))
+         icalcompiter_next(&ci)) {
+        h4_check_calendar(&r->h4, cal);
         for (zi = icalcomponent_begin_component(cal, ICAL_VTIMEZONE_COMPONENT);
              (vtz = icalcompiter_deref(&zi)) != NULL; icalcompiter_next(&zi))
             tz_check_zone(r, vtz);
+    }
+    if (icalcomponent_isa(root) == ICAL_VCALENDAR_COMPONENT)
+        h4_check_calendar(&r->h4, root);
     if (icalcomponent_isa(root) == ICAL_VCALENDAR_COMPONENT)
         for (zi = icalcomponent_begin_component(root, ICAL_VTIMEZONE_COMPONENT);
              (vtz = icalcompiter_deref(&zi)) != NULL; icalcompiter_next(&zi))
@@ -444,7 +616,7 @@ static void tz_check_file(tzrun *r, const char *path, const itip_limits *lim)
     size_t i;
 
     itip_strbuf_init(&b, 0);
-    if (slurp(path, &b) < 0 || b.len == 0 || memmem(b.s, b.len, "VTIMEZONE", 9) == NULL) {
+    if (slurp(path, &b) < 0 || b.len == 0 || (memmem(b.s, b.len, "VTIMEZONE", 9) == NULL && memmem(b.s, b.len, "RRULE", 5) == NULL)) {
         itip_strbuf_free(&b);
         return;
     }
@@ -518,6 +690,23 @@ static void test_zone_offsets(const char *top)
     ok(r->nmismatch == 0, "zone offsets: itip_zone_utc_offset_direct agrees with libical at "
        "%ld instants of %d zones (%ld differ)", r->ncompared, r->ndirect, r->nmismatch);
     ok(r->ndirect > 0 && r->ncompared > 0, "zone offsets: some zones computed directly");
+    diag("zone offsets of UTC instants: %ld compared, %ld left to libical; %ld conversions "
+         "compared", r->nutc, r->nutc_skipped, r->nconv);
+    ok(r->nutc_mismatch == 0 && r->nutc > r->ncompared / 2, "zone offsets: "
+       "itip_zone_utc_offset_of_utc_direct agrees with libical at %ld UTC instants (%ld differ)",
+       r->nutc, r->nutc_mismatch);
+    ok(r->nconv_mismatch == 0 && r->nconv > 0, "zone offsets: itip_zone_convert_time agrees "
+       "with icaltimezone_convert_time in %ld conversions to and from UTC (%ld differ)",
+       r->nconv, r->nconv_mismatch);
+    h4_generated(&r->h4);
+    diag("H4 premise: %ld rules without time parts (%ld instances), %ld control rules with "
+         "BYHOUR/BYMINUTE", r->h4.rules, r->h4.instances, r->h4.timed_rules);
+    ok(r->h4.differ == 0 && r->h4.rules > 1000, "H4 premise: every instance of %ld rules without "
+       "BYHOUR/BYMINUTE/BYSECOND starts at DTSTART's time of day (%ld do not)", r->h4.rules,
+       r->h4.differ);
+    ok(r->h4.timed_rules >= 2 && r->h4.timed_differ == r->h4.timed_rules,
+       "H4 premise: the control rules with BYHOUR or BYMINUTE give other times (%ld of %ld)",
+       r->h4.timed_differ, r->h4.timed_rules);
     for (k = 0; k < r->nseen; k++)
         free(r->seen[k]);
     free(r);

@@ -108,6 +108,18 @@ icaltimezone *itip_cheap_zone(itip_calctx *c, const char *tzid);
 int itip_zone_utc_offset(icaltimezone *zone, const struct icaltimetype *tt, int *is_daylight);
 int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *tt, int *offset,
                                 int *is_daylight);
+/* The same for a UTC time TT (its fields read as UTC): the offset of ZONE at that instant, the
+ * answer of icaltimezone_get_utc_offset_of_utc_time() (the last onset at or before TT; before
+ * the first, its TZOFFSETFROM and the other kind of time), from the onsets near TT; other
+ * shapes as above (..._direct() returns -1, itip_zone_utc_offset_of_utc() asks libical). */
+int itip_zone_utc_offset_of_utc(icaltimezone *zone, const struct icaltimetype *tt,
+                                int *is_daylight);
+int itip_zone_utc_offset_of_utc_direct(icaltimezone *zone, const struct icaltimetype *tt,
+                                       int *offset, int *is_daylight);
+/* icaltimezone_convert_time() with the two offsets above: TT (a wall-clock time in FROM) moved
+ * to TO's wall clock, is_daylight set from TO; a DATE, FROM == TO or FROM NULL left alone.
+ * TT's zone field is not touched. */
+void itip_zone_convert_time(struct icaltimetype *tt, icaltimezone *from, icaltimezone *to);
 /* Number of entries of a libical BY* array of SIZE (ended by ICAL_RECURRENCE_ARRAY_MAX). */
 int itip_by_count(const short *a, int size);
 

@@ -736,14 +736,46 @@ static long long onset_local(const zonset *o)
     return o->utc + (o->to < o->from ? o->to : o->from);
 }
 
+/* The onsets of ZONE near year Y, sorted, into Z; 1 when the zone has no usable observance
+ * (libical answers 0), -1 when it is not computed here (or ZONE is not a parsed VTIMEZONE). */
+static int zone_onsets(icaltimezone *zone, int y, zlist *z)
+{
+    icalcomponent *vtz = icaltimezone_get_component(zone), *sub;
+    icalcompiter it;
+    int seq = 0;
+
+    if (vtz == NULL || y < ZONE_YEAR_MIN || y > ZONE_YEAR_MAX)
+        return -1;
+    z->n = 0;
+    for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
+         (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it))
+        if (add_observance(z, sub, y, seq++) < 0)
+            return -1;
+    if (z->n == 0)
+        return 1;
+    qsort(z->v, (size_t)z->n, sizeof z->v[0], onset_cmp);
+    return 0;
+}
+
+/* The onsets around T (UTC seconds): [*A, *B], widened by one on each side. */
+static void zone_window(const zlist *z, long long t, int *a, int *b)
+{
+    int i, j;
+
+    for (i = 0; i + 1 < z->n && z->v[i + 1].utc < t - ZONE_NEAR; i++)
+        ;
+    *a = i > 0 ? i - 1 : 0;
+    for (j = z->n - 1; j > 0 && z->v[j - 1].utc > t + ZONE_NEAR; j--)
+        ;
+    *b = j + 1 < z->n ? j + 1 : z->n - 1;
+}
+
 int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *tt, int *offset,
                                 int *is_daylight)
 {
-    icalcomponent *vtz, *sub;
-    icalcompiter it;
     zlist z;
     long long t;
-    int i, a, b, k, seq = 0;
+    int i, a, b, k, rc;
     const zonset *use;
 
     if (is_daylight != NULL)
@@ -751,28 +783,16 @@ int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *t
     *offset = 0;
     if (tt == NULL || zone == NULL || zone == icaltimezone_get_utc_timezone())
         return 0;
-    vtz = icaltimezone_get_component(zone);
-    if (vtz == NULL || !fields_valid(*tt) || tt->year < ZONE_YEAR_MIN || tt->year > ZONE_YEAR_MAX)
+    if (!fields_valid(*tt) || (rc = zone_onsets(zone, tt->year, &z)) < 0)
         return -1;
-    z.n = 0;
-    for (it = icalcomponent_begin_component(vtz, ICAL_ANY_COMPONENT);
-         (sub = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it))
-        if (add_observance(&z, sub, tt->year, seq++) < 0)
-            return -1;
-    if (z.n == 0)
+    if (rc > 0)
         return 0;               /* no usable observance: libical says 0 */
-    qsort(z.v, (size_t)z.n, sizeof z.v[0], onset_cmp);
     t = itip_time_to_unix(*tt);
     /* libical's search steps from the onsets around T in UTC order: there they must be
      * ordered strictly by UTC and by local onset, as in any sane zone, except onsets at one
      * instant with the same offsets (Outlook's STANDARD and DAYLIGHT at 1601-01-01 of a zone
      * without daylight time): the offset is the same whichever libical takes */
-    for (a = 0; a + 1 < z.n && z.v[a + 1].utc < t - ZONE_NEAR; a++)
-        ;
-    a = a > 0 ? a - 1 : 0;
-    for (b = z.n - 1; b > 0 && z.v[b - 1].utc > t + ZONE_NEAR; b--)
-        ;
-    b = b + 1 < z.n ? b + 1 : z.n - 1;
+    zone_window(&z, t, &a, &b);
     for (i = a; i < b; i++)
         if (z.v[i].utc == z.v[i + 1].utc ? z.v[i].to != z.v[i + 1].to ||
                                                z.v[i].from != z.v[i + 1].from
@@ -803,6 +823,71 @@ int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *t
     if (is_daylight != NULL)
         *is_daylight = use->dst;
     return 0;
+}
+
+int itip_zone_utc_offset_of_utc_direct(icaltimezone *zone, const struct icaltimetype *tt,
+                                       int *offset, int *is_daylight)
+{
+    zlist z;
+    long long t;
+    int i, a, b, k, rc;
+
+    if (is_daylight != NULL)
+        *is_daylight = 0;
+    *offset = 0;
+    if (tt == NULL || zone == NULL || zone == icaltimezone_get_utc_timezone())
+        return 0;
+    if (!fields_valid(*tt) || (rc = zone_onsets(zone, tt->year, &z)) < 0)
+        return -1;
+    if (rc > 0)
+        return 0;
+    t = itip_time_to_unix(*tt);
+    /* libical takes the last onset (in its sorted order) at or before T; onsets at one
+     * instant near T must have the same offsets */
+    zone_window(&z, t, &a, &b);
+    for (i = a; i < b; i++)
+        if (z.v[i].utc == z.v[i + 1].utc &&
+            (z.v[i].to != z.v[i + 1].to || z.v[i].from != z.v[i + 1].from))
+            return -1;
+    for (k = b; k >= a && z.v[k].utc > t; k--)
+        ;
+    if (k < a) {
+        if (a != 0)
+            return -1;
+        *offset = z.v[0].from;  /* before the first onset, as for a wall-clock time */
+        if (is_daylight != NULL)
+            *is_daylight = !z.v[0].dst;
+        return 0;
+    }
+    *offset = z.v[k].to;
+    if (is_daylight != NULL)
+        *is_daylight = z.v[k].dst;
+    return 0;
+}
+
+int itip_zone_utc_offset_of_utc(icaltimezone *zone, const struct icaltimetype *tt,
+                                int *is_daylight)
+{
+    struct icaltimetype copy;
+    int off;
+
+    if (itip_zone_utc_offset_of_utc_direct(zone, tt, &off, is_daylight) == 0)
+        return off;
+    copy = *tt;
+    return icaltimezone_get_utc_offset_of_utc_time(zone, &copy, is_daylight);
+}
+
+void itip_zone_convert_time(struct icaltimetype *tt, icaltimezone *from, icaltimezone *to)
+{
+    int off, dst = 0;
+
+    if (icaltime_is_date(*tt) || from == to || from == NULL)
+        return;
+    off = itip_zone_utc_offset(from, tt, NULL);
+    icaltime_adjust(tt, 0, 0, 0, -off);
+    off = itip_zone_utc_offset_of_utc(to, tt, &dst);
+    tt->is_daylight = dst;
+    icaltime_adjust(tt, 0, 0, 0, off);
 }
 
 int itip_zone_utc_offset(icaltimezone *zone, const struct icaltimetype *tt, int *is_daylight)

@@ -375,6 +375,17 @@ static int read_zoned(itip_calctx *c, icalproperty *p, zoned *z)
     return 1;
 }
 
+/* T (UTC, or a wall-clock time in T.zone) as seconds since the epoch, as
+ * icaltime_convert_to_zone() to UTC would give it. */
+static long long utc_instant(struct icaltimetype t)
+{
+    long long s = itip_time_to_unix(t);
+
+    if (t.zone == NULL || t.zone == icaltimezone_get_utc_timezone())
+        return s;
+    return s - itip_zone_utc_offset((icaltimezone *)t.zone, &t, NULL);
+}
+
 /* Compares END with START: <0, 0, >0; or 2 when the comparison is not meaningful (mixed DATE
  * and DATE-TIME, floating against zoned, or a zone we cannot or will not resolve). */
 static int compare_zoned(zoned *s, zoned *e)
@@ -398,7 +409,17 @@ static int compare_zoned(zoned *s, zoned *e)
         s->t.zone = s->zone;
     if (e->zone != NULL)
         e->t.zone = e->zone;
-    return icaltime_compare(e->t, s->t);
+    /* icaltime_compare(e->t, s->t): one zone, the wall clocks; else both as UTC instants, the
+     * zone's offset computed directly (libical would expand the VTIMEZONE from its first
+     * DTSTART, 1601 for Outlook's zones) */
+    if (e->t.zone == s->t.zone) {
+        a = itip_time_to_unix(e->t);
+        b = itip_time_to_unix(s->t);
+    } else {
+        a = utc_instant(e->t);
+        b = utc_instant(s->t);
+    }
+    return a < b ? -1 : a > b;
 }
 
 static void check_negative_duration(tstate *st, icalcomponent *ev)
