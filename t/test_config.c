@@ -204,7 +204,7 @@ static void test_errors(void)
                  "rules.ical-method-missing.enabled must be true or false");
     expect_error("rules = {\n  ical-method-missing = { colour = \"red\"; };\n};\n", 2,
                  "unknown setting 'colour' in rules.ical-method-missing (known: enabled, "
-                 "severity, action)");
+                 "severity, action, notify)");
     expect_error("rules = 5;\n", 1, "setting 'rules' must be a group");
     expect_error("socket_mode = \"0999\";\n", 1,
                  "setting 'socket_mode' must be an octal mode string such as \"0660\"");

@@ -50,6 +50,29 @@ typedef struct {
  * and *PORT (1..65535).  0, or -1 when S is not of that form. */
 int itip_hostport_parse(const char *s, char *host, size_t hostlen, long *port);
 
+/* One network of notify.local_networks: an IPv4 (family 4) or IPv6 (family 6) prefix. */
+typedef struct {
+    int family;
+    unsigned char addr[16];
+    int prefix;
+} itip_cidr;
+
+/* The `notify` group: notices about held, rejected and repaired messages (the milter). */
+typedef struct {
+    int enabled;                /* the group is present in the file: notices are on */
+    char *postmaster;           /* notify.postmaster: the address told every time, or NULL */
+    char *originator;           /* "local" (authenticated or from local_networks) or "never" */
+    itip_cidr *local_networks;  /* default 127.0.0.0/8 and ::1/128 */
+    size_t n_local_networks;
+    unsigned on;                /* bit 1 << itip_action: actions that send notices */
+    unsigned severities;        /* bit 1 << itip_severity: severities that count */
+    long rate_limit;            /* originator notices per originator per hour (10) */
+    char *sendmail;             /* the command, split at blanks ("/usr/sbin/sendmail") */
+    char *from;                 /* From: address of notices, or NULL: MAILER-DAEMON@host */
+    long queue;                 /* notices waiting to be sent, at most (100) */
+    long timeout;               /* milliseconds one sendmail run may take (30000) */
+} itip_notify_config;
+
 /* What the milter does with a message; ordered weakest to strongest (the strongest wins). */
 typedef enum {
     ITIP_ACT_NONE = 0,   /* no setting: use the severity's action */
@@ -94,6 +117,8 @@ typedef struct itip_config {
     long max_finding_headers;       /* X-ITIP-Finding headers per message (10) */
 
     itip_state_config state;        /* the `state` group: store of the stateful rules */
+    itip_notify_config notify;      /* the `notify` group */
+    signed char rule_notify[ITIP_RULE_COUNT];   /* rules.<id>.notify: 1, 0 (false), -1 unset */
 } itip_config;
 
 /* A snapshot holding the built-in defaults; NULL only when out of memory. */
@@ -118,6 +143,10 @@ int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain);
 /* True if domains A and B are the same (case-insensitive) or listed in one set of
  * alias_domains. */
 int itip_config_same_domain(const itip_config *cfg, const char *a, const char *b);
+
+/* True if the address text ADDR (IPv4 dotted or IPv6, brackets and an "IPv6:" prefix allowed)
+ * lies in one of notify.local_networks. */
+int itip_config_is_local(const itip_config *cfg, const char *addr);
 
 /* True if ID (case-insensitive) is one of the authserv_id values. */
 int itip_config_trusts_authserv(const itip_config *cfg, const char *id);

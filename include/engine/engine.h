@@ -40,6 +40,13 @@ int itip_engine_set_client(itip_engine *e, const char *addr);
  * 0, or -1 when out of memory.  Forgotten by itip_engine_reset(). */
 int itip_engine_add_rcpt(itip_engine *e, const char *addr);
 int itip_engine_set_sender(itip_engine *e, const char *addr);
+/* The envelope recipients (as added, without brackets); valid until reset. */
+size_t itip_engine_rcpt_count(const itip_engine *e);
+const char *itip_engine_rcpt(const itip_engine *e, size_t i);
+char *const *itip_engine_rcpts(const itip_engine *e);
+/* The top-level headers the walker kept (From:, Subject:, Auto-Submitted: ...), or NULL
+ * (bare iCalendar input, or nothing fed yet); valid until reset. */
+const itip_msghdrs *itip_engine_headers(const itip_engine *e);
 /* After finish: where the envelope came from (ITIP_ENV_NONE, _HEADERS or _GIVEN). */
 itip_envelope itip_engine_envelope(const itip_engine *e);
 

@@ -47,6 +47,7 @@ typedef struct {
 typedef struct {              /* top-level headers, unfolded, first occurrence, or NULL */
     char *from, *sender, *to, *date, *subject, *message_id, *x_mailer, *content_class;
     char *return_path, *delivered_to, *x_original_to;   /* the envelope as a store wrote it */
+    char *auto_submitted;     /* RFC 3834: no notice goes back to such a message */
     char *auth_results[ITIP_MAX_AUTHRES];                /* every occurrence, topmost first */
     size_t n_auth_results;
     char **content_ids;       /* Content-ID of every entity (any depth), as written */

@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <libconfig.h>
 #include "base/config.h"
 #include "base/strbuf.h"
 
 typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
-               T_ACTIONS, T_GROUP, T_IDLIST, T_DOMAINSETS, T_SENTINELS } setting_type;
+               T_ACTIONS, T_GROUP, T_IDLIST, T_DOMAINSETS, T_SENTINELS, T_NETLIST,
+               T_ACTIONSET, T_SEVSET } setting_type;
 
 typedef struct {
     const char *name;
@@ -33,6 +35,7 @@ typedef struct {
 #define OFF(f) offsetof(itip_config, f)
 #define LIM(f) (offsetof(itip_config, limits) + offsetof(itip_limits, f))
 #define ST(f) (offsetof(itip_config, state) + offsetof(itip_state_config, f))
+#define NT(f) (offsetof(itip_config, notify) + offsetof(itip_notify_config, f))
 #define KiB 1024LL
 #define MiB (1024LL * 1024LL)
 
@@ -82,6 +85,17 @@ static const setting schema[] = {
     { "state.sentinels", T_SENTINELS, ST(sentinels), 0, 0, 0, NULL },
     { "state.master", T_STRING, ST(master), 0, 0, 0, NULL },
     { "state.sentinel_password", T_STRING, ST(sentinel_password), 0, 0, 0, NULL },
+    { "notify", T_GROUP, 0, 0, 0, 0, NULL },
+    { "notify.postmaster", T_STRING, NT(postmaster), 0, 0, 0, NULL },
+    { "notify.originator", T_STRING, NT(originator), 0, 0, 0, "local" },
+    { "notify.local_networks", T_NETLIST, NT(local_networks), 0, 0, 0, NULL },
+    { "notify.on", T_ACTIONSET, NT(on), 0, 0, 0, NULL },
+    { "notify.severities", T_SEVSET, NT(severities), 0, 0, 0, NULL },
+    { "notify.rate_limit", T_INT, NT(rate_limit), 0, 100000, 10, NULL },
+    { "notify.sendmail", T_STRING, NT(sendmail), 0, 0, 0, "/usr/sbin/sendmail" },
+    { "notify.from", T_STRING, NT(from), 0, 0, 0, NULL },
+    { "notify.queue", T_INT, NT(queue), 1, 100000, 100, NULL },
+    { "notify.timeout", T_INT, NT(timeout), 100, 600000, 30000, NULL },
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -126,6 +140,99 @@ itip_action itip_config_fallback(const itip_config *cfg, itip_severity sev)
     return a == ITIP_ACT_REPAIR || a == ITIP_ACT_NONE ? ITIP_ACT_TAG : a;
 }
 
+/* Parses "ADDR/PREFIX" or a bare address (a host) into *N; 0, or -1 when malformed. */
+static int parse_cidr(const char *text, itip_cidr *n)
+{
+    char buf[64], *slash, *end;
+    long prefix;
+
+    if (strlen(text) >= sizeof buf)
+        return -1;
+    strcpy(buf, text);
+    slash = strchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    memset(n, 0, sizeof *n);
+    if (inet_pton(AF_INET, buf, n->addr) == 1) {
+        n->family = 4;
+        prefix = 32;
+    } else if (inet_pton(AF_INET6, buf, n->addr) == 1) {
+        n->family = 6;
+        prefix = 128;
+    } else {
+        return -1;
+    }
+    if (slash != NULL) {
+        long max = prefix;
+        if (!isdigit((unsigned char)slash[1]))
+            return -1;
+        prefix = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || prefix < 0 || prefix > max)
+            return -1;
+    }
+    n->prefix = (int)prefix;
+    return 0;
+}
+
+static int default_networks(itip_config *cfg)
+{
+    static const char *const def[] = { "127.0.0.0/8", "::1/128" };
+    size_t i;
+
+    cfg->notify.local_networks = calloc(2, sizeof *cfg->notify.local_networks);
+    if (cfg->notify.local_networks == NULL)
+        return -1;
+    for (i = 0; i < 2; i++)
+        parse_cidr(def[i], &cfg->notify.local_networks[i]);
+    cfg->notify.n_local_networks = 2;
+    return 0;
+}
+
+static int in_network(const itip_cidr *n, const unsigned char *a, int family)
+{
+    int full = n->prefix / 8, rest = n->prefix % 8;
+
+    if (n->family != family)
+        return 0;
+    if (memcmp(n->addr, a, (size_t)full) != 0)
+        return 0;
+    return rest == 0 || ((n->addr[full] ^ a[full]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+int itip_config_is_local(const itip_config *cfg, const char *addr)
+{
+    unsigned char a[16];
+    char buf[64];
+    size_t i, n;
+    int family;
+
+    if (addr == NULL)
+        return 0;
+    if (*addr == '[')
+        addr++;
+    if (strncasecmp(addr, "IPv6:", 5) == 0)
+        addr += 5;
+    n = strcspn(addr, "]");
+    if (n >= sizeof buf)
+        return 0;
+    memcpy(buf, addr, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET, buf, a) == 1)
+        family = 4;
+    else if (inet_pton(AF_INET6, buf, a) == 1)
+        family = 6;
+    else
+        return 0;
+    if (family == 6 && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+        memmove(a, a + 12, 4);      /* ::ffff:a.b.c.d is the IPv4 address */
+        family = 4;
+    }
+    for (i = 0; i < cfg->notify.n_local_networks; i++)
+        if (in_network(&cfg->notify.local_networks[i], a, family))
+            return 1;
+    return 0;
+}
+
 static int set_defaults(itip_config *cfg)
 {
     size_t i;
@@ -149,6 +256,12 @@ static int set_defaults(itip_config *cfg)
         cfg->rules[i].enabled = 1;
         cfg->rules[i].severity = ITIP_SEV_NONE;
     }
+    cfg->notify.on = 1u << ITIP_ACT_QUARANTINE | 1u << ITIP_ACT_REJECT | 1u << ITIP_ACT_REPAIR;
+    cfg->notify.severities = 1u << ITIP_SEV_INFO | 1u << ITIP_SEV_DEGRADE |
+                             1u << ITIP_SEV_WOULD_FAIL;
+    if (default_networks(cfg) < 0)
+        return -1;
+    memset(cfg->rule_notify, -1, sizeof cfg->rule_notify);
     cfg->actions[ITIP_SEV_NONE] = ITIP_ACT_NONE;
     cfg->actions[ITIP_SEV_INFO] = ITIP_ACT_LOG;
     cfg->actions[ITIP_SEV_DEGRADE] = ITIP_ACT_TAG;
@@ -187,6 +300,7 @@ void itip_config_free(itip_config *cfg)
     itip_strv_free(cfg->authserv_ids, cfg->n_authserv_ids);
     itip_strv_free(cfg->alias_domains, cfg->n_alias_domains);
     itip_strv_free(cfg->state.sentinels, cfg->state.n_sentinels);
+    free(cfg->notify.local_networks);
     free_strings(cfg);
     free(cfg->file);
     free(cfg);
@@ -305,6 +419,10 @@ static const char *type_word(setting_type t)
     case T_INT: case T_SIZE: return "an integer";
     case T_STRLIST: return "a list of strings";
     case T_IDLIST: return "a string or a list of strings";
+    case T_NETLIST: return "a list of networks such as \"192.0.2.0/24\" or \"2001:db8::/32\"";
+    case T_ACTIONSET: return "a list of actions (\"log\", \"tag\", \"repair\", \"quarantine\", "
+                             "\"tempfail\", \"reject\")";
+    case T_SEVSET: return "a list of severities (\"info\", \"degrade\", \"would-fail\")";
     case T_DOMAINSETS: return "a list of lists of domain names, e.g. ( [ \"example.com\", "
                               "\"example.net\" ] )";
     case T_BOOL: return "true or false";
@@ -494,6 +612,58 @@ static int load_sentinels(loadctx *lc, const setting *def, config_setting_t *s,
     return 0;
 }
 
+/* notify.local_networks: replaces the default list. */
+static int load_netlist(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    int i, n, t = config_setting_type(s);
+    itip_notify_config *nc = &cfg->notify;
+
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    n = config_setting_length(s);
+    free(nc->local_networks);
+    nc->n_local_networks = 0;
+    nc->local_networks = calloc((size_t)n + 1, sizeof *nc->local_networks);
+    if (nc->local_networks == NULL)
+        return fail(lc, s, "out of memory");
+    for (i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = e ? config_setting_get_string(e) : NULL;
+        if (v == NULL || parse_cidr(v, &nc->local_networks[nc->n_local_networks]) < 0)
+            return fail(lc, e ? e : s, "entry %d of '%s' is not a network such as "
+                        "\"192.0.2.0/24\" or \"2001:db8::/32\" (got %s%s%s)", i + 1, def->name,
+                        v ? "\"" : "", v ? v : "no string", v ? "\"" : "");
+        nc->n_local_networks++;
+    }
+    return 0;
+}
+
+/* notify.on (actions) and notify.severities: lists of names, kept as bit sets. */
+static int load_nameset(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    unsigned *mask = (unsigned *)(void *)((char *)cfg + def->offset);
+    int i, n, t = config_setting_type(s);
+
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    n = config_setting_length(s);
+    *mask = 0;
+    for (i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *v = e ? config_setting_get_string(e) : NULL;
+        itip_action a;
+        itip_severity sev;
+        if (v != NULL && def->type == T_ACTIONSET && itip_action_parse(v, &a) == 0)
+            *mask |= 1u << a;
+        else if (v != NULL && def->type == T_SEVSET && itip_severity_parse(v, &sev) == 0)
+            *mask |= 1u << sev;
+        else
+            return fail(lc, e ? e : s, "setting '%s' must be %s", def->name,
+                        type_word(def->type));
+    }
+    return 0;
+}
+
 static int load_bool(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
 {
     if (config_setting_type(s) != CONFIG_TYPE_BOOL)
@@ -599,9 +769,13 @@ static int load_rule(loadctx *lc, config_setting_t *r, itip_config *cfg)
             snprintf(what, sizeof what, "rules.%s.action", name);
             if (get_action(lc, k, what, &cfg->rule_actions[idx]) < 0)
                 return -1;
+        } else if (strcmp(key, "notify") == 0) {
+            if (config_setting_type(k) != CONFIG_TYPE_BOOL)
+                return fail(lc, k, "rules.%s.notify must be true or false", name);
+            cfg->rule_notify[idx] = (signed char)config_setting_get_bool(k);
         } else {
             return fail(lc, k, "unknown setting '%s' in rules.%s (known: enabled, severity, "
-                        "action)", key, name);
+                        "action, notify)", key, name);
         }
     }
     return 0;
@@ -638,6 +812,8 @@ static int load_setting(loadctx *lc, const setting *def, config_setting_t *s, it
     case T_INT: case T_SIZE: return load_number(lc, def, s, cfg);
     case T_STRLIST: return load_domains(lc, def, s, cfg);
     case T_IDLIST: return load_idlist(lc, def, s, cfg);
+    case T_NETLIST: return load_netlist(lc, def, s, cfg);
+    case T_ACTIONSET: case T_SEVSET: return load_nameset(lc, def, s, cfg);
     case T_DOMAINSETS: return load_domainsets(lc, def, s, cfg);
     case T_RULES: return load_rules(lc, s, cfg);
     case T_BOOL: return load_bool(lc, def, s, cfg);
@@ -659,6 +835,8 @@ static int load_group(loadctx *lc, const setting *def, config_setting_t *s, itip
 
     if (config_setting_type(s) != CONFIG_TYPE_GROUP)
         return fail(lc, s, "setting '%s' must be a group", def->name);
+    if (strcmp(def->name, "notify") == 0)
+        cfg->notify.enabled = 1;    /* the group's presence turns notices on */
     n = config_setting_length(s);
     for (i = 0; i < n; i++) {
         config_setting_t *k = config_setting_get_elem(s, (unsigned)i);
@@ -674,9 +852,30 @@ static int load_group(loadctx *lc, const setting *def, config_setting_t *s, itip
     return 0;
 }
 
+static int check_state(loadctx *lc, config_t *lcfg, itip_config *cfg);
+
 /* Values a type cannot express: the choice of state backend; Sentinel settings that belong
  * together (sentinels and master) or exclude each other (sentinels and a fixed server). */
 static int check_values(loadctx *lc, config_t *lcfg, itip_config *cfg)
+{
+    const char *orig = cfg->notify.originator;
+    const char *pm = cfg->notify.postmaster;
+
+    if (strcmp(orig, "local") != 0 && strcmp(orig, "never") != 0)
+        return fail(lc, config_lookup(lcfg, "notify.originator"),
+                    "setting 'notify.originator' must be \"local\" (only senders who "
+                    "authenticated or sent from local_networks) or \"never\" (got \"%s\")", orig);
+    if (pm != NULL && (strchr(pm, '@') == NULL || strpbrk(pm, " \t\r\n<>") != NULL))
+        return fail(lc, config_lookup(lcfg, "notify.postmaster"),
+                    "setting 'notify.postmaster' must be one address such as "
+                    "postmaster@example.com (got \"%s\")", pm);
+    if (cfg->notify.from != NULL && strpbrk(cfg->notify.from, "\r\n") != NULL)
+        return fail(lc, config_lookup(lcfg, "notify.from"),
+                    "setting 'notify.from' must be one line");
+    return check_state(lc, lcfg, cfg);
+}
+
+static int check_state(loadctx *lc, config_t *lcfg, itip_config *cfg)
 {
     const itip_state_config *sc = &cfg->state;
     const char *b = sc->backend;

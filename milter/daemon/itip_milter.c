@@ -32,6 +32,7 @@
 #include <libmilter/mfapi.h>
 #include "milter_cb.h"
 #include "milter_log.h"
+#include "milter_notify.h"
 #include "milter_snap.h"
 #include "milter_sock.h"
 
@@ -313,8 +314,10 @@ static int serve(const options *o, itip_config *cfg)
         free(pidfile);
         return EX_OSERR;
     }
+    mnotify_start();
     report_start(NULL, o->foreground);
     r = smfi_main();
+    mnotify_stop(5000);
     atomic_store(&reload_stop, 1);
     pthread_kill(reloader, SIGUSR1);
     pthread_join(reloader, NULL);

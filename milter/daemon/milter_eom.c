@@ -4,7 +4,9 @@
  * finish: verdict_input() (the engine's findings, or the internal failure) -> judge() (the
  * verdict, built once; a repair is planned first when the verdict would say repair, and a
  * repair that cannot be made selects its fallback before anything is sent) -> mact_apply()
- * -> record() (only what was let through) -> mact_log().  Exports meom_finish(); never
+ * -> record() (only what was let through) -> mact_log() -> the notices of a held, refused
+ * or repaired message (milter_notify.h: queued, sent by another thread).  Exports
+ * meom_finish(); never
  * calls libmilter but through mact_apply().
  */
 #include "ac-config.h"
@@ -14,6 +16,7 @@
 #include "milter_act.h"
 #include "milter_eom.h"
 #include "milter_log.h"
+#include "milter_notify.h"
 
 #define STATE_UNAVAILABLE "state unavailable, stateful rules skipped"
 
@@ -122,6 +125,12 @@ sfsistat meom_finish(SMFICTX *ctx, const char *client, int leadspc, msgctx *m)
                     &am);
     am.state = record(m, &v, &in, st);
     mact_log(&v, &am, m->ms + mctx_now_ms() - t0, st);
+    if (v.action >= ITIP_ACT_REPAIR && in.error == NULL && !cfg->dry_run)
+        mnotify_submit(m->snap, &(mnotify_msg){ .qid = m->qid, .client = client,
+                                               .sender = m->sender, .auth = m->auth,
+                                               .action = itip_action_name(v.action),
+                                               .action_code = (int)v.action,
+                                               .engine = m->engine });
     mverdict_free(&v);
     return st;
 }

@@ -181,6 +181,16 @@ msnap *msnap_acquire(void)
     return s;
 }
 
+msnap *msnap_hold(msnap *s)
+{
+    if (s == NULL)
+        return NULL;
+    pthread_mutex_lock(&snap_lock);
+    s->refs++;
+    pthread_mutex_unlock(&snap_lock);
+    return s;
+}
+
 void msnap_release(msnap *s)
 {
     int last;

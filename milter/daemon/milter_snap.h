@@ -44,6 +44,9 @@ int msnap_install(itip_config *cfg);
 
 /* The current snapshot with one more reference; NULL before msnap_install(). */
 msnap *msnap_acquire(void);
+/* One more reference to S, which the caller holds already (a notice queued for later);
+ * returns S. */
+msnap *msnap_hold(msnap *s);
 /* Drops a reference (NULL is fine); the last one frees the snapshot. */
 void msnap_release(msnap *s);
 

@@ -291,6 +291,26 @@ int itip_engine_set_sender(itip_engine *e, const char *addr)
     return 0;
 }
 
+size_t itip_engine_rcpt_count(const itip_engine *e)
+{
+    return e->nrcpts;
+}
+
+const char *itip_engine_rcpt(const itip_engine *e, size_t i)
+{
+    return i < e->nrcpts ? e->rcpts[i] : NULL;
+}
+
+char *const *itip_engine_rcpts(const itip_engine *e)
+{
+    return e->rcpts;
+}
+
+const itip_msghdrs *itip_engine_headers(const itip_engine *e)
+{
+    return e->bare || e->mime == NULL ? NULL : itip_mime_headers(e->mime);
+}
+
 itip_envelope itip_engine_envelope(const itip_engine *e)
 {
     return e->envelope;

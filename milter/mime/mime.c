@@ -431,6 +431,7 @@ static char **field_slot(itip_mime *m, const char *s, size_t n)
         { "return-path", offsetof(itip_msghdrs, return_path) },
         { "delivered-to", offsetof(itip_msghdrs, delivered_to) },
         { "x-original-to", offsetof(itip_msghdrs, x_original_to) },
+        { "auto-submitted", offsetof(itip_msghdrs, auto_submitted) },
     };
     size_t i;
 
@@ -1018,6 +1019,7 @@ void itip_mime_free(itip_mime *m)
     free(t->return_path);
     free(t->delivered_to);
     free(t->x_original_to);
+    free(t->auto_submitted);
     for (i = 0; i < t->n_auth_results; i++)
         free(t->auth_results[i]);
     for (i = 0; i < t->n_content_ids; i++)
