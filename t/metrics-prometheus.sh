@@ -311,5 +311,7 @@ ok $? "reload without 'metrics': the listener stops"
 bg_stop "$PROMPID"
 bg_stop "$MPID"
 ! grep -q "metrics listener: " "$LOG"; ok $? "no libmicrohttpd error in the milter's log"
+! grep -q "ERROR: .*Sanitizer\|runtime error:" "$LOG" "$T/busy.out"
+ok $? "no AddressSanitizer / UBSan report in the milter's output (sanitizer builds)"
 grep "metrics" "$LOG" | sed 's/^/# log: /'
 done_testing
