@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     w1 = now(CLOCK_MONOTONIC);
     c1 = now(CLOCK_PROCESS_CPUTIME_ID);
     calls = (double)per_thread * nthreads;
-    itip_strbuf_init(&out, 8192);
+    itip_strbuf_init(&out, MMETRICS_TEXT_MAX);
     if (mmetrics_render(&out) == 0 && (p = strstr(out.s, "\nitip_milter_messages_total ")) != NULL)
         seen = strtoull(p + strlen("\nitip_milter_messages_total "), NULL, 10);
     printf("Metrics: counting one message (2 findings, action, histogram) in %d threads: "

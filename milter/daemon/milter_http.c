@@ -145,7 +145,7 @@ static mhttp_result send_metrics(struct MHD_Connection *conn)
     size_t len;
     char *text;
 
-    itip_strbuf_init(&b, 8192);
+    itip_strbuf_init(&b, MMETRICS_TEXT_MAX);
     if (mmetrics_render(&b) < 0 || (text = itip_strbuf_detach(&b, &len)) == NULL) {
         itip_strbuf_free(&b);
         return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");

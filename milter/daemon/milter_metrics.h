@@ -39,7 +39,12 @@ void mmetrics_connection_close(void);
 /* A configuration snapshot was installed (start = 1, each successful reload one more). */
 void mmetrics_generation_bump(void);
 
-/* Appends the exposition of every metric to OUT.  0, or -1 when out of memory. */
+/* The cap of a strbuf that receives the exposition: far above what every rule x severity pair
+ * plus the rest needs (some 30 KiB). */
+#define MMETRICS_TEXT_MAX (1024 * 1024)
+
+/* Appends the exposition of every metric to OUT.  0, or -1 when out of memory (or past
+ * OUT's cap). */
 int mmetrics_render(strbuf *out);
 
 /* Appends S with the text format's label value escapes (\\, \", \n).  0 or -1. */
