@@ -6,11 +6,12 @@
 # (scrape_interval 1s, one job for the milter), its TSDB in the temp dir and its web
 # listener on another free loopback port.  Messages go through Postfix: plain ones, clean
 # calendar ones, one with a would-fail finding (held), one whose repair is made and one whose
-# repair cannot be made.  Prometheus's HTTP API (/api/v1/query) must then report what was
+# repair cannot be made; the store of the stateful rules is a Redis on a port nobody listens
+# on, so that every calendar message is a store failure.  Prometheus's HTTP API (/api/v1/query) must then report what was
 # sent: messages == N, calendar messages == the ones itip-check finds a calendar part in,
 # the findings per rule and severity exactly as itip-check reports them, the actions as the
-# X-ITIP-Result headers of the delivered and held messages say, the repairs as the milter's
-# log lines, histogram count == N.  Also checked directly: the exposition passes promtool's
+# X-ITIP-Result headers of the delivered and held messages say, the repairs and the store
+# failures as the milter's log lines, histogram count == N.  Also checked directly: the exposition passes promtool's
 # parser and lint, other paths answer 404 and POST 405, a bad address is refused at load
 # with FILE:LINE, a port in use stops the start, a reload bumps the generation and moves the
 # listener (or keeps it and says so when the new port is taken).  Needs root, postfix and
@@ -42,14 +43,17 @@ SINK=$(free_port)
 MPORT=$(free_port)
 HPORT=$(free_port)
 PPORT=$(free_port)
+DEAD=$(free_port)                      # nobody listens: the store is unavailable
 CONF="$T/m.conf"
 LOG="$T/milter.log"
-BASE='legacy_cdo_domains = [ "legacy.example" ];
+RULES='legacy_cdo_domains = [ "legacy.example" ];
 rules = {
   reply-attendee-critical-change-missing = { action = "repair"; };
   reply-attendee-critical-change-invalid = { action = "repair"; };
   mime-method-param-missing = { action = "repair"; };
 };'
+BASE="$RULES
+state = { backend = \"redis\"; host = \"127.0.0.1\"; port = $DEAD; connect_timeout = 200; };"
 
 # http GET|POST URL: "STATUS CONTENT-TYPE" on the first line, then the body
 cat >"$T/httpget.py" <<'PYEOF'
@@ -104,7 +108,7 @@ promis() { [ "$(promv "$1")" = "$2" ]; }                     # promis EXPR VALUE
 val() { awk -v k="$1" '$1 == k { print $2 }' "$T/prom.all"; } # a series of the last promq all
 
 # ---- the setting at load ----
-printf '%s\n\nmetrics = "localhost:9188";\n' "$BASE" >"$CONF"
+printf '%s\n\nmetrics = "localhost:9188";\n' "$RULES" >"$CONF"
 "$MILTER" -n -c "$CONF" >"$T/n.out" 2>&1
 rc=$?
 sed 's/^/# /' "$T/n.out"
@@ -210,7 +214,7 @@ N=$(echo $BATCH1 $BATCH2 | wc -w)
 pf_wait_idle "$T/pf"; ok $? "Postfix queue idle (delivered or held)"
 
 # what was sent, as itip-check and the MTA see it
-printf '%s\n' "$BASE" >"$T/check.conf"
+printf '%s\n' "$RULES" >"$T/check.conf"
 : >"$T/check.json"
 for f in $BATCH1 $BATCH2; do "$CHECK" -c "$T/check.conf" --json "$f" >>"$T/check.json"; done
 M=$("$PY" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["calendar_parts"] > 0))' "$T/check.json")
@@ -233,7 +237,8 @@ awk '/^X-ITIP-Result:/ { split($2, a, /[ (;]/); w = a[1] } /^--END--$/ { print (
     "$T/heads" | sort | uniq -c | awk '{ printf "itip_milter_actions_total{action=\"%s\"} %d\n", $2, $1 }' >"$T/want.actions"
 MADE=$(grep -c "repair made: " "$LOG")
 REFUSED=$(grep -c "repair not made: .* part=" "$LOG")
-echo "# sent $N, $M with a calendar part; repairs made $MADE, not made $REFUSED"
+STOREFAIL=$(grep -c " state=skipped \| state=unrecorded " "$LOG")
+echo "# sent $N, $M with a calendar part; repairs made $MADE, not made $REFUSED; store unavailable for $STOREFAIL"
 sed 's/^/# expected: /' "$T/want.findings" "$T/want.actions"
 
 # Prometheus has scraped after the last message was counted (counting precedes the 250)
@@ -268,8 +273,10 @@ refused=$(val 'itip_milter_repairs_total{outcome="refused"}')
 [ "$MADE" -ge 1 ] && [ "$REFUSED" -ge 1 ] && [ "$made" = "$MADE" ] && [ "$refused" = "$REFUSED" ]
 ok $? "repairs_total made == $MADE, refused == $REFUSED as the log says (prometheus: $made, $refused)"
 [ "$(val 'itip_milter_notices_sent_total{}')" = 0 ]; ok $? "notices_sent_total == 0 (none are sent)"
-[ "$(val 'itip_milter_store_failures_total{}')" = 0 ] && [ "$(val 'itip_milter_internal_errors_total{}')" = 0 ]
-ok $? "store_failures_total == 0 and internal_errors_total == 0 (state off, no failure)"
+got=$(val 'itip_milter_store_failures_total{}')
+[ "$STOREFAIL" -ge 1 ] && [ "$got" = "$STOREFAIL" ]
+ok $? "store_failures_total == $STOREFAIL, the log's state=skipped lines (Redis on a dead port; prometheus: $got)"
+[ "$(val 'itip_milter_internal_errors_total{}')" = 0 ]; ok $? "internal_errors_total == 0"
 got=$(val 'itip_milter_connections_total{}')
 [ "${got:-0}" -ge 2 ]; ok $? "connections_total >= 2 SMTP sessions (prometheus: ${got:-none})"
 wait_secs 30 promis itip_milter_open_connections 0
