@@ -137,7 +137,7 @@ int main(void)
     is_int(sample(text, "itip_milter_findings_total{rule=\"ical-method-missing\","
                   "severity=\"info\"}"), 1, "findings: the configured severity is the label");
     ok(strstr(text, "severity=\"degrade\"") == NULL, "findings: no series for pairs not seen");
-    is_int(sample(text, "itip_milter_actions_total{action=\"quarantine\"}"), 1, "action quarantine");
+    is_int(sample(text, "itip_milter_actions_total{action=\"quarantine\"}"), 1, "quarantine 1");
     is_int(sample(text, "itip_milter_actions_total{action=\"reject\"}"), 1, "action reject");
     is_int(sample(text, "itip_milter_actions_total{action=\"tag\"}"), 0, "action tag 0, shown");
     is_int(sample(text, "itip_milter_repairs_total{outcome=\"made\"}"), 2, "repairs made");

@@ -11,8 +11,9 @@
  * Start-up order: configuration, socket and metrics listening socket (as root), daemon,
  * pidfile, privileges dropped, the store of the stateful rules (msnap_install: opened as
  * the unprivileged user, after the fork, which an LMDB environment must not cross; a store
- * that cannot be opened is logged and the milter runs without it), the metrics listener's thread (milter_http.c), reload
- * thread, smfi_main.  A reload that changes `metrics` moves the listener (milter_http.h).
+ * that cannot be opened is logged and the milter runs without it), the metrics listener's
+ * thread (milter_http.c), reload thread, smfi_main.  A reload that changes `metrics` moves
+ * the listener (milter_http.h).
  * SIGUSR1 and the signals libmilter handles are blocked in every thread, so only the reload
  * thread and libmilter's signal thread ever see them.
  * Exports main() only; no mail is handled here (milter_cb.c does that).

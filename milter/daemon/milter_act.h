@@ -5,8 +5,8 @@
  * inserted at the top, the quarantine, the SMTP reply; and it writes the one log line per
  * message.
  *
- * Exports mact_apply(), mact_log(), mact_status_word() and mact_header_name().  Only for xxfi_eom (libmilter
- * accepts modifications nowhere else); nothing in it changes the verdict.  Never loses mail
+ * Exports mact_apply(), mact_log(), mact_status_word() and mact_header_name().  Only for
+ * xxfi_eom (libmilter accepts modifications nowhere else); nothing in it changes the verdict.  Never loses mail
  * or delivers it half-changed: a failed quarantine or a repair edit the MTA does not take
  * turns into a temporary failure (the client sends the message again), a failed header
  * insertion or removal is logged.

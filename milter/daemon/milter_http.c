@@ -70,7 +70,8 @@ int mhttp_parse(const char *spec, struct sockaddr_storage *sa, socklen_t *len, c
                  colon + 1);
         return -1;
     }
-    if (spec[0] != '[' && inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)sa)->sin_addr) == 1) {
+    if (spec[0] != '[' &&
+        inet_pton(AF_INET, host, &((struct sockaddr_in *)(void *)sa)->sin_addr) == 1) {
         struct sockaddr_in *in = (struct sockaddr_in *)(void *)sa;
         in->sin_family = AF_INET;
         in->sin_port = htons((unsigned short)port);

@@ -227,7 +227,8 @@ int mmetrics_render(strbuf *out)
         plain(out, "connections_total", "counter", "MTA connections opened to the milter.",
               GET(mm.connections)) < 0 ||
         head(out, "open_connections", "gauge", "MTA connections open now.") < 0 ||
-        itip_strbuf_printf(out, "itip_milter_open_connections %lld\n", open < 0 ? 0 : open) < 0 ||
+        itip_strbuf_printf(out, "itip_milter_open_connections %lld\n",
+                           open < 0 ? 0 : open) < 0 ||
         plain(out, "config_generation", "gauge", "Configurations installed since start: 1 at "
               "start, one more for each successful reload (SIGUSR1).", GET(mm.generation)) < 0 ||
         head(out, "start_time_seconds", "gauge", "When the daemon started, in seconds since "
