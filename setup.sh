@@ -16,8 +16,10 @@ TOP=$(pwd)
 MODE=${1:-}
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-BUILD_PKGS="build-essential autoconf automake libtool pkg-config libmilter-dev libical-dev libconfig-dev liblmdb-dev libhiredis-dev"
+BUILD_PKGS="build-essential autoconf automake libtool pkg-config libmilter-dev libical-dev libconfig-dev liblmdb-dev libhiredis-dev libmicrohttpd-dev"
 TEST_PKGS="python3 redis-server redis-sentinel"
+# Prometheus for t/metrics-prometheus.sh (the binary is run directly, never the service)
+TEST_PKGS="$TEST_PKGS prometheus"
 # the milter tests: miltertest (Lua), a private Postfix, and what the unpacked Sendmail needs
 TEST_PKGS="$TEST_PKGS miltertest postfix m4 libwrap0 liblockfile1 libdb5.3 libldap-2.5-0 libsasl2-2 libnsl2 libssl3"
 # valgrind for t/postfix-valgrind.sh; clang and its libFuzzer runtime for make fuzz

@@ -6,8 +6,11 @@
 #   bench/run.sh SRCDIR BUILDDIR
 # Engine figures: bench/bench_engine over the calendar messages of t/ and samples/ and the
 # corpus's .eml files (calendar mail), the corpus's .ics files (bare iCalendar), and generated
-# 10 MB non-calendar messages.  Postfix figures: bench/postfix.sh (root and Postfix needed;
-# skipped otherwise).  BENCH_MESSAGES, BENCH_ROUNDS, BENCH_IDLE and BENCH_SECONDS tune it.
+# 10 MB non-calendar messages.  The cost of counting a message for the metrics:
+# bench/bench_metrics (two threads on the same counters).  Postfix figures: bench/postfix.sh
+# (root and Postfix needed; skipped otherwise; it includes itip-milter with metrics on and
+# scraped, next to the same milter without).  BENCH_MESSAGES, BENCH_ROUNDS, BENCH_IDLE,
+# BENCH_SECONDS and BENCH_METRICS_CALLS tune it.
 # The report goes to stdout and to BUILDDIR/bench/results.txt; bench/RESULTS.md holds the
 # figures of record, copied from such a report with the analysis of missed targets.
 set -u
@@ -31,6 +34,8 @@ OUT="$BLD/bench/results.txt"
     ics=$(find ${CORPUS:+"$CORPUS"} -name '*.ics' -type f 2>/dev/null | sort)
     # shellcheck disable=SC2086
     "$BLD/bench/bench_engine" -t "${BENCH_SECONDS:-2}" $eml $ics
+    echo
+    "$BLD/bench/bench_metrics" -n "${BENCH_METRICS_CALLS:-10000000}"
     echo
     sh "$SRC/bench/postfix.sh" "$SRC" "$BLD" "${BENCH_MESSAGES:-1000}" "${BENCH_ROUNDS:-3}" \
         "${BENCH_IDLE:-100}"

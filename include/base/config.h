@@ -115,6 +115,7 @@ typedef struct itip_config {
     int repair_signed;              /* repair a message with a DKIM-Signature (false) */
     char *header_prefix;            /* "X-ITIP" */
     long max_finding_headers;       /* X-ITIP-Finding headers per message (10) */
+    char *metrics;                  /* "ADDRESS:PORT" of the metrics listener, or NULL: off */
 
     itip_state_config state;        /* the `state` group: store of the stateful rules */
     itip_notify_config notify;      /* the `notify` group */

@@ -68,6 +68,7 @@ static const setting schema[] = {
     { "repair_signed", T_BOOL, OFF(repair_signed), 0, 1, 0, NULL },
     { "header_prefix", T_STRING, OFF(header_prefix), 0, 0, 0, "X-ITIP" },
     { "max_finding_headers", T_INT, OFF(max_finding_headers), 0, 1000, 10, NULL },
+    { "metrics", T_STRING, OFF(metrics), 0, 0, 0, NULL },
     /* the store of the stateful rules: members of a group are named "group.member" */
     { "state", T_GROUP, 0, 0, 0, 0, NULL },
     { "state.backend", T_STRING, ST(backend), 0, 0, 0, "none" },

@@ -6,13 +6,16 @@
  *
  * Exit status: 0 after an orderly stop (SIGTERM, or SIGHUP: libmilter's own signal thread
  * turns both into a shutdown), 64 on a usage error, 78 on a configuration error (printed as
- * FILE:LINE: message), 71 when the daemon cannot start (socket, pidfile, privileges).
- * Start-up order: configuration, socket (as root), daemon, pidfile, privileges dropped,
- * the store of the stateful rules (msnap_install: opened as the unprivileged user, after the
- * fork, which an LMDB environment must not cross; a store that cannot be opened is logged
- * and the milter runs without it), reload thread, smfi_main.  SIGUSR1 and the signals libmilter
- * handles are blocked in every
- * thread, so only the reload thread and libmilter's signal thread ever see them.
+ * FILE:LINE: message), 71 when the daemon cannot start (socket, metrics listener, pidfile,
+ * privileges).
+ * Start-up order: configuration, socket and metrics listening socket (as root), daemon,
+ * pidfile, privileges dropped, the store of the stateful rules (msnap_install: opened as
+ * the unprivileged user, after the fork, which an LMDB environment must not cross; a store
+ * that cannot be opened is logged and the milter runs without it), the metrics listener's
+ * thread (milter_http.c), reload thread, smfi_main.  A reload that changes `metrics` moves
+ * the listener (milter_http.h).
+ * SIGUSR1 and the signals libmilter handles are blocked in every thread, so only the reload
+ * thread and libmilter's signal thread ever see them.
  * Exports main() only; no mail is handled here (milter_cb.c does that).
  */
 #include "ac-config.h"
@@ -31,7 +34,9 @@
 #include <unistd.h>
 #include <libmilter/mfapi.h>
 #include "milter_cb.h"
+#include "milter_http.h"
 #include "milter_log.h"
+#include "milter_metrics.h"
 #include "milter_notify.h"
 #include "milter_snap.h"
 #include "milter_sock.h"
@@ -222,7 +227,12 @@ static void *reload_main(void *arg)
             continue;
         if (atomic_load(&reload_stop))
             break;
-        msnap_reload(src);
+        if (msnap_reload(src) == 0) {
+            msnap *s = msnap_acquire();
+            if (s != NULL)
+                mhttp_reload(s->cfg->metrics);
+            msnap_release(s);
+        }
     }
     return NULL;
 }
@@ -266,7 +276,11 @@ static int accounts(const itip_config *cfg, account *user, gid_t *sgid, char *er
     return 0;
 }
 
-/* Socket, daemon, pidfile, privileges.  0, or -1 with the reason in err. */
+/* The metrics listening socket, bound in start() (as root, before the fork), served from
+ * serve() (after it); -1 when `metrics` is off. */
+static int metrics_fd = -1;
+
+/* Socket, metrics socket, daemon, pidfile, privileges.  0, or -1 with the reason in err. */
 static int start(const options *o, const itip_config *cfg, char *err, size_t errlen)
 {
     account user;
@@ -287,6 +301,8 @@ static int start(const options *o, const itip_config *cfg, char *err, size_t err
         return -1;
     if (r > 0)
         mlog(LOG_WARNING, "%s", err);
+    if (cfg->metrics != NULL && (metrics_fd = mhttp_bind(cfg->metrics, err, errlen)) < 0)
+        return -1;
     if (!o->foreground && daemonize() < 0) {
         snprintf(err, errlen, "cannot become a daemon: %s", strerror(errno));
         return -1;
@@ -308,9 +324,17 @@ static int serve(const options *o, itip_config *cfg)
 
     mlog(LOG_NOTICE, "starting: socket %s, configuration %s%s", cfg->socket, o->config,
          cfg->file ? "" : " (missing: built-in defaults)");
+    if (metrics_fd >= 0 && mhttp_start(metrics_fd, cfg->metrics, err, sizeof err) < 0) {
+        report_start(err, o->foreground);
+        mlog(LOG_ERR, "cannot start: %s", err);
+        free(pidfile);
+        itip_config_free(cfg);
+        return EX_OSERR;
+    }
     if (msnap_install(cfg) < 0 || pthread_create(&reloader, NULL, reload_main, &src) != 0) {
         report_start("out of memory", o->foreground);
         mlog(LOG_ERR, "cannot start: out of memory");
+        mhttp_stop();
         free(pidfile);
         return EX_OSERR;
     }
@@ -321,6 +345,7 @@ static int serve(const options *o, itip_config *cfg)
     atomic_store(&reload_stop, 1);
     pthread_kill(reloader, SIGUSR1);
     pthread_join(reloader, NULL);
+    mhttp_stop();
     if (unix_socket && unlink(spec.path) < 0)     /* ours: nobody else could bind it */
         mlog(LOG_DEBUG, "cannot remove socket %s: %s", spec.path, strerror(errno));
     if (pidfile != NULL && unlink(pidfile) < 0)
@@ -350,6 +375,7 @@ int main(int argc, char **argv)
         free(o.config);
         return cfg == NULL ? EX_CONFIG : 0;
     }
+    mmetrics_init();
     mlog_init(o.foreground);
     mlog_configure(cfg->syslog_facility, cfg->log_level);
     block_signals();

@@ -140,7 +140,7 @@ static char *logval(const char *value, size_t max)
     return s;
 }
 
-static const char *status_name(sfsistat st, const mverdict *v)
+const char *mact_status_word(sfsistat st, const mverdict *v)
 {
     if (st == SMFIS_TEMPFAIL && v->action != ITIP_ACT_TEMPFAIL)
         return "tempfail";            /* a failed quarantine or repair edit */
@@ -158,7 +158,7 @@ void mact_log(const mverdict *v, const mact_msg *m, double ms, sfsistat status)
          "action=%s%s%s forged_removed=%zu%s%s ms=%.1f%s%s%s",
          qid ? qid : "?", client ? client : "?", from ? from : "?", auth ? " auth=" : "",
          auth ? auth : "", v->method, v->uid, m->calendar_parts, v->all_rules,
-         status_name(status, v), v->action != v->wanted ? " dry_run=" : "",
+         mact_status_word(status, v), v->action != v->wanted ? " dry_run=" : "",
          v->action != v->wanted ? itip_action_name(v->wanted) : "",
          m->forged_result + m->forged_finding, m->state ? " state=" : "",
          m->state ? m->state : "", ms, err ? " error=\"" : "", err ? err : "",

@@ -5,8 +5,8 @@
  * inserted at the top, the quarantine, the SMTP reply; and it writes the one log line per
  * message.
  *
- * Exports mact_apply(), mact_log() and mact_header_name().  Only for xxfi_eom (libmilter
- * accepts modifications nowhere else); nothing in it changes the verdict.  Never loses mail
+ * Exports mact_apply(), mact_log(), mact_status_word() and mact_header_name().  Only for
+ * xxfi_eom (libmilter accepts modifications nowhere else); nothing in it changes the verdict.  Never loses mail
  * or delivers it half-changed: a failed quarantine or a repair edit the MTA does not take
  * turns into a temporary failure (the client sends the message again), a failed header
  * insertion or removal is logged.
@@ -51,6 +51,10 @@ typedef struct {
  * not take a quarantine or an edit (logged). */
 sfsistat mact_apply(SMFICTX *ctx, const itip_config *cfg, const mverdict *v,
                     const mact_edit *edit, const mact_msg *m);
+
+/* What was done with the message, as the log line's action= says it: pass, log, tag, repair,
+ * quarantine, tempfail or reject (STATUS: what mact_apply() returned). */
+const char *mact_status_word(sfsistat status, const mverdict *v);
 
 /* The per-message log line (key=value); MS: time spent in the milter for this message. */
 void mact_log(const mverdict *v, const mact_msg *m, double ms, sfsistat status);

@@ -17,6 +17,8 @@
  * Every step but body and eom is negotiated without a reply where the MTA offers it.  Each
  * thread that runs an end of message (where libical runs) is marked so that libical's
  * per-thread memory is released when libmilter ends the thread (thread_end).
+ * The metrics count a connection when its context is made and when xxfi_close frees it
+ * (a connection that never got a context is not counted).
  * Callbacks never exit and return CONTINUE, SKIP (body) or the verdict (eom); negotiation
  * refuses only an MTA that cannot add headers or quarantine.
  */
@@ -35,6 +37,7 @@
 #include "milter_ctx.h"
 #include "milter_eom.h"
 #include "milter_log.h"
+#include "milter_metrics.h"
 #include "milter_repair.h"
 #include "milter_snap.h"
 #include "base/strbuf.h"
@@ -116,6 +119,7 @@ static connctx *conn_get(SMFICTX *ctx)
         conn_free(c);
         return NULL;
     }
+    mmetrics_connection_open();     /* closed in cb_close, the one place a context ends */
     return c;
 }
 
@@ -448,6 +452,7 @@ static sfsistat cb_close(SMFICTX *ctx)
     if (c != NULL) {             /* a health probe never got one */
         smfi_setpriv(ctx, NULL);
         conn_free(c);
+        mmetrics_connection_close();
     }
     return SMFIS_CONTINUE;
 }

@@ -4,9 +4,9 @@
  * finish: verdict_input() (the engine's findings, or the internal failure) -> judge() (the
  * verdict, built once; a repair is planned first when the verdict would say repair, and a
  * repair that cannot be made selects its fallback before anything is sent) -> mact_apply()
- * -> record() (only what was let through) -> mact_log() -> the notices of a held, refused
- * or repaired message (milter_notify.h: queued, sent by another thread).  Exports
- * meom_finish(); never
+ * -> record() (only what was let through) -> mact_log() -> count() (the metrics: a few
+ * relaxed atomic additions, milter_metrics.h) -> the notices of a held, refused or repaired
+ * message (milter_notify.h: queued, sent by another thread).  Exports meom_finish(); never
  * calls libmilter but through mact_apply().
  */
 #include "ac-config.h"
@@ -16,6 +16,7 @@
 #include "milter_act.h"
 #include "milter_eom.h"
 #include "milter_log.h"
+#include "milter_metrics.h"
 #include "milter_notify.h"
 
 #define STATE_UNAVAILABLE "state unavailable, stateful rules skipped"
@@ -100,10 +101,35 @@ static int judge(msgctx *m, const itip_config *cfg, mverdict_input *in, mverdict
     return mverdict_build(v, cfg, in, leadspc);
 }
 
+/* The metrics of the finished message: MS spent on it, ST answered for it.  A repair asked
+ * for counts as made when its finding was repaired in the plan and the edits went out with
+ * the verdict's repair action, else as refused; no plan (another action won) counts neither. */
+static void count(const itip_config *cfg, const mverdict *v, const mverdict_input *in,
+                  const mact_msg *am, double ms, sfsistat st)
+{
+    mmetrics_msg mm = { .seconds = ms / 1000.0, .calendar = in->calendar_parts > 0,
+                        .findings = in->findings, .action = mact_status_word(st, v),
+                        .internal_error = v->error,
+                        .store_failed = am->state != NULL && strcmp(am->state, "ok") != 0 };
+    int sent = v->action == ITIP_ACT_REPAIR && st == SMFIS_CONTINUE;
+    size_t i;
+
+    for (i = 0; in->repaired != NULL && in->findings != NULL && i < in->findings->n; i++) {
+        const itip_finding *f = &in->findings->v[i];
+        if (itip_config_action(cfg, f->rule, f->severity) != ITIP_ACT_REPAIR)
+            continue;
+        if (sent && in->repaired[i])
+            mm.repairs_made++;
+        else
+            mm.repairs_refused++;
+    }
+    mmetrics_message(&mm);
+}
+
 sfsistat meom_finish(SMFICTX *ctx, const char *client, int leadspc, msgctx *m)
 {
     const itip_config *cfg = m->snap ? m->snap->cfg : NULL;
-    double t0 = mctx_now_ms();
+    double t0 = mctx_now_ms(), ms;
     mverdict_input in;
     mverdict v;
     mact_msg am;
@@ -115,6 +141,9 @@ sfsistat meom_finish(SMFICTX *ctx, const char *client, int leadspc, msgctx *m)
     if (judge(m, cfg, &in, &v, leadspc) < 0) {
         mlog(LOG_ERR, "qid=%s out of memory: message accepted unchecked",
              m->qid ? m->qid : "NOQUEUE");
+        mmetrics_message(&(mmetrics_msg){ .seconds = (m->ms + mctx_now_ms() - t0) / 1000.0,
+                                          .calendar = in.calendar_parts > 0, .action = "pass",
+                                          .internal_error = 1 });
         return SMFIS_CONTINUE;
     }
     am = (mact_msg){ .qid = m->qid, .client = client, .sender = m->sender, .auth = m->auth,
@@ -124,7 +153,9 @@ sfsistat meom_finish(SMFICTX *ctx, const char *client, int leadspc, msgctx *m)
     st = mact_apply(ctx, cfg, &v, v.action == ITIP_ACT_REPAIR ? mrepair_edit(&m->repair) : NULL,
                     &am);
     am.state = record(m, &v, &in, st);
-    mact_log(&v, &am, m->ms + mctx_now_ms() - t0, st);
+    ms = m->ms + mctx_now_ms() - t0;
+    mact_log(&v, &am, ms, st);
+    count(cfg, &v, &in, &am, ms, st);
     if (v.action >= ITIP_ACT_REPAIR && in.error == NULL && !cfg->dry_run)
         mnotify_submit(m->snap, &(mnotify_msg){ .qid = m->qid, .client = client,
                                                .sender = m->sender, .auth = m->auth,

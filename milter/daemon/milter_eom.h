@@ -2,7 +2,7 @@
  * milter_eom.h - end of message in itip-milter, one way: the engine's findings -> the
  * verdict, built once (with the repair plan when it would say repair) -> the action
  * (milter_act.c, the only place that changes a message through libmilter) -> the record in
- * the store -> one log line.
+ * the store -> one log line -> the metrics' counts (milter_metrics.h).
  *
  * Exports meom_finish().  Nothing changes the verdict once it is built; the message context
  * is read, not reset (the callbacks reset it after).  Never loses mail: an internal failure

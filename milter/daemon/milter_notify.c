@@ -24,6 +24,7 @@
 #include "engine/notice.h"
 #include "milter_ctx.h"
 #include "milter_log.h"
+#include "milter_metrics.h"
 #include "milter_notify.h"
 
 extern char **environ;
@@ -244,9 +245,10 @@ static void send_notice(job *j)
     shutdown(sv[0], SHUT_WR);
     close(sv[0]);
     rc = reap(pid, deadline);
-    if (rc == 0 && wrote == 0)
+    if (rc == 0 && wrote == 0) {
         mlog(LOG_INFO, "qid=%s notice sent to <%s> (%s)", j->qid, j->to, argv[0]);
-    else
+        mmetrics_notice_sent();
+    } else
         mlog(LOG_ERR, "qid=%s notice to <%s> not sent: %s %s", j->qid, j->to, argv[0],
              rc < 0 ? "ran past notify.timeout and was killed"
              : wrote < 0 ? "did not take the whole notice" : "failed");

@@ -19,7 +19,9 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <libconfig.h>
+#include "milter_http.h"
 #include "milter_log.h"
+#include "milter_metrics.h"
 #include "milter_snap.h"
 #include "milter_sock.h"
 
@@ -92,6 +94,8 @@ static int check_accounts(const itip_config *cfg, char *err, size_t errlen)
 
 static int validate(const itip_config *cfg, int socket_from_option, char *err, size_t errlen)
 {
+    struct sockaddr_storage sa;
+    socklen_t salen;
     msock_spec spec;
     char why[512];
 
@@ -106,6 +110,8 @@ static int validate(const itip_config *cfg, int socket_from_option, char *err, s
     if (check_prefix(cfg->header_prefix) < 0)
         return bad(cfg, "header_prefix", 0, err, errlen, "header_prefix must be 1 to %d "
                    "printable characters without ':' or spaces", PREFIX_MAX);
+    if (cfg->metrics != NULL && mhttp_parse(cfg->metrics, &sa, &salen, why, sizeof why) < 0)
+        return bad(cfg, "metrics", 0, err, errlen, "%s", why);
     return check_accounts(cfg, err, errlen);
 }
 
@@ -155,6 +161,7 @@ static int install(itip_config *cfg, mstore *ms)
     current = s;
     pthread_mutex_unlock(&snap_lock);
     msnap_release(old);
+    mmetrics_generation_bump();
     return 0;
 }
 
