@@ -103,6 +103,21 @@ assert all(r["source"] and r["remedy"] for r in rows)
 assert {"ical-parse-errors", "mime-limit-exceeded"} <= {r["rule"] for r in rows}' "$T/out" "$want"; ok $? "--list-rules --json: one object per rule"
 run --list-rules "$S/plain.eml"; [ $rc -eq 2 ]; ok $? "--list-rules with a file: usage error"
 
+# learned legacy organizers (issue 15): an mbox with both sides of a meeting, --state
+L="$top_srcdir/t/rules/reply-attendee-critical-change-missing/pos-would-fail-learned-cdo-organizer"
+for f in "$L"/0*.eml; do printf 'From audit@example Mon Jun  1 10:00:00 2026\n'; tr -d '\r' <"$f"; echo; done >"$T/both.mbox"
+run --json --now 20260602T090000Z --state "$T/learn" "$T/both.mbox"
+[ $rc -eq 1 ] && grep -q 'reply-attendee-critical-change-missing","severity":"would-fail".*cdo.example learned as Exchange 2003/CDO from a REQUEST on 2026-06-02' "$T/out"
+ok $? "--state over an mbox: the CDO REQUEST teaches, the REPLY to that organizer is would-fail and says since when"
+printf 'learn_legacy_cdo = false;\n' >"$T/nolearn.conf"
+run --json --now 20260602T090000Z -c "$T/nolearn.conf" --state "$T/nolearn" "$T/both.mbox"
+grep -q 'reply-attendee-critical-change-missing","severity":"info"' "$T/out" && ! grep -q "learned as Exchange 2003" "$T/out"
+ok $? "learn_legacy_cdo = false: nothing learned, the REPLY stays info"
+printf 'modern_domains = [ "cdo.example" ];\n' >"$T/modern.conf"
+run --json --now 20260602T090000Z -c "$T/modern.conf" --state "$T/modern" "$T/both.mbox"
+grep -q 'reply-attendee-critical-change-missing","severity":"info"' "$T/out"
+ok $? "modern_domains wins over what a CDO REQUEST would teach"
+
 # the envelope: --mail-from/--rcpt-to, else the delivery headers, else none (and said so)
 R="$top_srcdir/t/rules/reply-not-to-organizer"
 run --json --now $NOW "$R/neg-no-envelope.eml"; [ $rc -eq 0 ] && ! has_rule reply-not-to-organizer &&

@@ -91,6 +91,9 @@ typedef struct itip_config {
     char *file;                     /* the file it came from, or NULL for built-in defaults */
     char **legacy_cdo_domains;      /* lower-case; "*" means every domain */
     size_t n_legacy_cdo_domains;
+    char **modern_domains;          /* never legacy, whatever was learned; lower-case */
+    size_t n_modern_domains;
+    int learn_legacy_cdo;           /* learn CDO organizers' domains in the store (true) */
     char **authserv_ids;            /* authserv_id: Authentication-Results ids we trust */
     size_t n_authserv_ids;
     char **alias_domains;           /* alias_domains: lower-case sets, each ended by NULL */
@@ -140,6 +143,9 @@ itip_action itip_config_fallback(const itip_config *cfg, itip_severity sev);
 
 /* True if DOMAIN (case-insensitive) is listed in legacy_cdo_domains, or the list holds "*". */
 int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain);
+
+/* True if DOMAIN (case-insensitive) is listed in modern_domains. */
+int itip_config_is_modern_domain(const itip_config *cfg, const char *domain);
 
 /* True if domains A and B are the same (case-insensitive) or listed in one set of
  * alias_domains. */

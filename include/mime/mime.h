@@ -48,6 +48,7 @@ typedef struct {              /* top-level headers, unfolded, first occurrence, 
     char *from, *sender, *to, *date, *subject, *message_id, *x_mailer, *content_class;
     char *return_path, *delivered_to, *x_original_to;   /* the envelope as a store wrote it */
     char *auto_submitted;     /* RFC 3834: no notice goes back to such a message */
+    char *x_mimeole;          /* "Produced By Microsoft Exchange V6.5": Exchange 2003 */
     char *auth_results[ITIP_MAX_AUTHRES];                /* every occurrence, topmost first */
     size_t n_auth_results;
     char **content_ids;       /* Content-ID of every entity (any depth), as written */

@@ -86,8 +86,17 @@ const char *itip_addr_domain(const char *addr);
 char *itip_header_addr(const char *header, char *buf, size_t len);
 
 /* True if the organizer's domain (or, when there is no ORGANIZER, an envelope recipient's)
- * is on legacy_cdo_domains. */
+ * is on legacy_cdo_domains, or - not on modern_domains, and learn_legacy_cdo with a store -
+ * was learned as an Exchange 2003 / CDO organizer (a REQUEST or CANCEL written by CDO), or
+ * the meeting's UID was learned with such an organizer.  Explicit settings win. */
 int itip_target_is_legacy(itip_calctx *c, icalcomponent *event);
+/* After itip_target_is_legacy() said 1 from what was learned: "; DOMAIN learned as Exchange
+ * 2003/CDO from a REQUEST on YYYY-MM-DD" in BUF; else "". */
+#define ITIP_LEGACY_NOTE 400
+const char *itip_legacy_note(itip_calctx *c, char *buf, size_t len);
+/* True if the part was written by CDO / Exchange 2003: PRODID "Microsoft CDO for Microsoft
+ * Exchange", or the message's X-MimeOLE "Produced By Microsoft Exchange V6.5". */
+int itip_written_by_cdo(const itip_calctx *c);
 
 /* The VCALENDAR's VTIMEZONE for TZID (exact match first, then case-insensitive as in
  * MS-OXCICAL) when every STANDARD/DAYLIGHT rule of it is yearly, so that libical's expansion

@@ -122,6 +122,16 @@ typedef struct {
     size_t nexdates;
 } itip_obs;
 
+/* Learned legacy organizers (issue 15): a domain whose organizer sent a REQUEST or CANCEL
+ * written by CDO / Exchange 2003 is kept under "lg:<domain>" as "SINCE HOW" (our clock when it
+ * was first learned, and the METHOD that taught it), and the meeting's UID under
+ * "lu:<64-bit hash of the UID>:<length>" as the domain, each with the store's ttl (renewed by
+ * every later such message).  The first learning time is kept. */
+typedef struct {
+    long long since;            /* first learned (seconds since the epoch) */
+    char how[16];               /* "REQUEST", "CANCEL", ... */
+    char domain[ITIP_REC_MAX_ADDR + 1];
+} itip_legacy;
 /* The stateful side of one message, shared by the engine (which looks up the sender's skew
  * estimate before the rules run and records afterwards) and rules_state.c (which checks each
  * component against its record and queues what it may record).  Bounded: at most
@@ -140,6 +150,14 @@ typedef struct itip_statework {
     itip_hostskew skew;
     int has_sample;             /* sample: the first usable DTSTAMP of the message minus our */
     long long sample;           /* clock (else the engine takes the Date: header) */
+    /* learned legacy organizers: the last answer looked up (per domain or UID) ... */
+    char legacy_asked[ITIP_REC_MAX_ADDR + 1];
+    int legacy_found;           /* ... and whether it was found (legacy then holds it) */
+    int legacy_used;            /* the last itip_target_is_legacy() answer came from it */
+    itip_legacy legacy;
+    /* ... and what this message teaches, recorded with the rest when it is let through */
+    char *learn_domain, *learn_uid;
+    char learn_how[16];
 } itip_statework;
 
 void itip_meeting_init(itip_meeting *m);
@@ -196,6 +214,14 @@ int itip_record_get_host(itip_store *st, const char *host, time_t now, itip_host
 int itip_record_put_obs(itip_store *st, const itip_obs *o, time_t now);
 /* Folds SAMPLE into the estimate of HOST; 0, or -1 on store failure. */
 int itip_record_put_skew(itip_store *st, const char *host, long long sample, time_t now);
+
+/* 0 found (into *OUT), 1 absent, -1 store failure. */
+int itip_record_get_legacy(itip_store *st, const char *domain, time_t now, itip_legacy *out);
+/* The domain learned for the meeting UID, then that domain's record: 0, 1 or -1. */
+int itip_record_get_legacy_uid(itip_store *st, const char *uid, time_t now, itip_legacy *out);
+/* Learns DOMAIN (and UID, when not NULL) from a message of METHOD HOW.  0, or -1. */
+int itip_record_put_legacy(itip_store *st, const char *domain, const char *uid, const char *how,
+                           time_t now);
 
 /* One phrase about a host's estimate for finding details, such as "partner.example runs
  * about 9 minutes fast (estimate over 4 messages)"; into buf.  Returns buf. */

@@ -41,6 +41,8 @@ typedef struct {
 
 static const setting schema[] = {
     { "legacy_cdo_domains", T_STRLIST, OFF(legacy_cdo_domains), 0, 0, 0, NULL },
+    { "modern_domains", T_STRLIST, OFF(modern_domains), 0, 0, 0, NULL },
+    { "learn_legacy_cdo", T_BOOL, OFF(learn_legacy_cdo), 0, 1, 1, NULL },
     { "authserv_id", T_IDLIST, OFF(authserv_ids), 0, 0, 0, NULL },
     { "alias_domains", T_DOMAINSETS, OFF(alias_domains), 0, 0, 0, NULL },
     { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300, NULL },
@@ -298,6 +300,7 @@ void itip_config_free(itip_config *cfg)
     if (cfg == NULL)
         return;
     itip_strv_free(cfg->legacy_cdo_domains, cfg->n_legacy_cdo_domains);
+    itip_strv_free(cfg->modern_domains, cfg->n_modern_domains);
     itip_strv_free(cfg->authserv_ids, cfg->n_authserv_ids);
     itip_strv_free(cfg->alias_domains, cfg->n_alias_domains);
     itip_strv_free(cfg->state.sentinels, cfg->state.n_sentinels);
@@ -454,32 +457,51 @@ static int load_number(loadctx *lc, const setting *def, config_setting_t *s, iti
     return 0;
 }
 
+/* legacy_cdo_domains and modern_domains: a list of domain names ("*" allowed in the first),
+ * kept lower-case in the char ** at the setting's offset and its count right after it. */
 static int load_domains(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
 {
     int i, n, t = config_setting_type(s);
+    int legacy = strcmp(def->name, "legacy_cdo_domains") == 0;
+    char ***v = legacy ? &cfg->legacy_cdo_domains : &cfg->modern_domains;
+    size_t *nv = legacy ? &cfg->n_legacy_cdo_domains : &cfg->n_modern_domains;
 
     if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
         return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
     n = config_setting_length(s);
-    cfg->legacy_cdo_domains = calloc((size_t)n + 1, sizeof(char *));
-    if (cfg->legacy_cdo_domains == NULL)
+    itip_strv_free(*v, *nv);
+    *nv = 0;
+    *v = calloc((size_t)n + 1, sizeof(char *));
+    if (*v == NULL)
         return fail(lc, s, "out of memory");
     for (i = 0; i < n; i++) {
         config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-        const char *v = e ? config_setting_get_string(e) : NULL;
+        const char *val = e ? config_setting_get_string(e) : NULL;
         char *d, *p;
-        if (v == NULL)
+        if (val == NULL)
             return fail(lc, e ? e : s, "setting '%s' must be %s", def->name,
                         type_word(def->type));
-        if (*v == '\0' || strchr(v, '@') != NULL || strchr(v, ' ') != NULL)
-            return fail(lc, e, "'%s' in '%s' is not a domain name (or \"*\")", v, def->name);
-        d = strdup(v);
+        if (*val == '\0' || strchr(val, '@') != NULL || strchr(val, ' ') != NULL ||
+            (!legacy && strcmp(val, "*") == 0))
+            return fail(lc, e, "'%s' in '%s' is not a domain name%s", val, def->name,
+                        legacy ? " (or \"*\")" : "");
+        d = strdup(val);
         if (d == NULL)
             return fail(lc, e, "out of memory");
         for (p = d; *p; p++)
             *p = (char)tolower((unsigned char)*p);
-        cfg->legacy_cdo_domains[cfg->n_legacy_cdo_domains++] = d;
+        (*v)[(*nv)++] = d;
     }
+    return 0;
+}
+
+int itip_config_is_modern_domain(const itip_config *cfg, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; domain != NULL && i < cfg->n_modern_domains; i++)
+        if (strcasecmp(cfg->modern_domains[i], domain) == 0)
+            return 1;
     return 0;
 }
 

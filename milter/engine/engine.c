@@ -80,6 +80,8 @@ static void state_forget(itip_engine *e)
         for (i = 0; i < e->work->nobs; i++)
             itip_obs_free(&e->work->obs[i]);
         free(e->work->skew_host);
+        free(e->work->learn_domain);
+        free(e->work->learn_uid);
         free(e->work);
         e->work = NULL;
     }
@@ -208,6 +210,13 @@ int itip_engine_record(itip_engine *e)
     for (i = 0; i < w->nobs; i++)
         if (itip_record_put_obs(e->store, &w->obs[i], e->msg_now) < 0)
             goto failed;
+    if (w->learn_domain != NULL &&
+        itip_record_put_legacy(e->store, w->learn_domain, w->learn_uid, w->learn_how,
+                               e->msg_now) < 0)
+        goto failed;
+    free(w->learn_domain);
+    free(w->learn_uid);
+    w->learn_domain = w->learn_uid = NULL;
     h = e->bare || e->mime == NULL ? NULL : itip_mime_headers(e->mime);
     if (!w->has_sample && h != NULL && h->date != NULL && itip_parse_date(h->date, &date) == 0) {
         w->has_sample = 1;

@@ -432,6 +432,7 @@ static char **field_slot(itip_mime *m, const char *s, size_t n)
         { "delivered-to", offsetof(itip_msghdrs, delivered_to) },
         { "x-original-to", offsetof(itip_msghdrs, x_original_to) },
         { "auto-submitted", offsetof(itip_msghdrs, auto_submitted) },
+        { "x-mimeole", offsetof(itip_msghdrs, x_mimeole) },
     };
     size_t i;
 
@@ -1020,6 +1021,7 @@ void itip_mime_free(itip_mime *m)
     free(t->delivered_to);
     free(t->x_original_to);
     free(t->auto_submitted);
+    free(t->x_mimeole);
     for (i = 0; i < t->n_auth_results; i++)
         free(t->auth_results[i]);
     for (i = 0; i < t->n_content_ids; i++)

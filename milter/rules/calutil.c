@@ -21,6 +21,7 @@
 #include "rules/calendar.h"
 #include "rules/calutil.h"
 #include "mime/mimehdr.h"
+#include "store/record.h"
 
 void itip_emit(itip_calctx *c, itip_rule_id rule, itip_severity sev, icalcomponent *comp,
                const char *property, const char *fmt, ...)
@@ -330,24 +331,108 @@ char *itip_header_addr(const char *header, char *buf, size_t len)
     return take_addr(s, e, buf, len);
 }
 
+/* The learned record of DOMAIN (or, when DOMAIN is NULL, of the meeting UID), looked up once
+ * per message and domain: 1 learned, 0 not (or no store, or it failed: the stateful side then
+ * says so). */
+static int learned_legacy(itip_calctx *c, const char *domain, const char *uid)
+{
+    itip_statework *w = c->msg->work;
+    char asked[ITIP_REC_MAX_ADDR + 1];
+    int r;
+
+    if (!c->msg->cfg->learn_legacy_cdo || c->msg->store == NULL || w == NULL || w->failed)
+        return 0;
+    snprintf(asked, sizeof asked, "%s%s", domain ? "d:" : "u:", domain ? domain : itip_nz(uid));
+    if (strcmp(asked, w->legacy_asked) == 0)
+        return w->legacy_found;
+    r = domain ? itip_record_get_legacy(c->msg->store, domain, c->msg->now, &w->legacy)
+               : itip_record_get_legacy_uid(c->msg->store, uid, c->msg->now, &w->legacy);
+    if (r < 0) {
+        w->failed = 1;
+        return 0;
+    }
+    snprintf(w->legacy_asked, sizeof w->legacy_asked, "%s", asked);
+    w->legacy_found = r == 0 && !itip_config_is_modern_domain(c->msg->cfg, w->legacy.domain);
+    return w->legacy_found;
+}
+
+/* Legacy by the configuration (1), modern (0), or unknown (-1) for DOMAIN. */
+static int configured(const itip_config *cfg, const char *domain)
+{
+    if (domain == NULL)
+        return -1;
+    if (itip_config_is_legacy_domain(cfg, domain))
+        return 1;
+    return itip_config_is_modern_domain(cfg, domain) ? 0 : -1;
+}
+
 int itip_target_is_legacy(itip_calctx *c, icalcomponent *event)
 {
     const itip_config *cfg = c->msg->cfg;
-    icalproperty *org;
+    icalproperty *org, *uidp;
+    const char *dom = NULL;
     size_t i;
+    int k;
 
-    if (cfg->n_legacy_cdo_domains == 0)
-        return 0;
+    if (c->msg->work != NULL)
+        c->msg->work->legacy_used = 0;
     org = event ? icalcomponent_get_first_property(event, ICAL_ORGANIZER_PROPERTY) : NULL;
     if (org != NULL) {
         const char *addr = itip_mailto(icalproperty_get_organizer(org));
-        if (addr != NULL)
-            return itip_config_is_legacy_domain(cfg, itip_addr_domain(addr));
+        if (addr != NULL && (dom = itip_addr_domain(addr)) != NULL) {
+            if ((k = configured(cfg, dom)) >= 0)
+                return k;       /* legacy_cdo_domains and modern_domains win */
+            if (learned_legacy(c, dom, NULL))
+                return c->msg->work->legacy_used = 1;
+        }
     }
-    for (i = 0; i < c->msg->nrcpts; i++)
-        if (itip_config_is_legacy_domain(cfg, itip_addr_domain(c->msg->rcpts[i])))
+    for (i = 0; dom == NULL && i < c->msg->nrcpts; i++)
+        if (configured(cfg, itip_addr_domain(c->msg->rcpts[i])) == 1)
             return 1;
+    uidp = event ? icalcomponent_get_first_property(event, ICAL_UID_PROPERTY) : NULL;
+    if (uidp != NULL && learned_legacy(c, NULL, icalproperty_get_uid(uidp)) &&
+        configured(cfg, c->msg->work->legacy.domain) != 0)
+        return c->msg->work->legacy_used = 1;
+    for (i = 0; dom == NULL && i < c->msg->nrcpts; i++) {
+        const char *d = itip_addr_domain(c->msg->rcpts[i]);
+        if (configured(cfg, d) < 0 && learned_legacy(c, d, NULL))
+            return c->msg->work->legacy_used = 1;
+    }
     return 0;
+}
+
+const char *itip_legacy_note(itip_calctx *c, char *buf, size_t len)
+{
+    const itip_statework *w = c->msg->work;
+    char day[16];
+    time_t t;
+    struct tm tm;
+
+    if (w == NULL || !w->legacy_used || !w->legacy_found)
+        return "";
+    t = (time_t)w->legacy.since;
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    snprintf(buf, len, "; %s learned as Exchange 2003/CDO from a %s on %s", w->legacy.domain,
+             w->legacy.how, day);
+    return buf;
+}
+
+int itip_written_by_cdo(const itip_calctx *c)
+{
+    icalproperty *p = c->vcal ? icalcomponent_get_first_property(c->vcal, ICAL_PRODID_PROPERTY)
+                              : NULL;
+    const char *v = p ? icalproperty_get_prodid(p) : NULL;
+    const char *mime = c->msg->hdrs ? c->msg->hdrs->x_mimeole : NULL;
+    static const char cdo[] = "Microsoft CDO for Microsoft Exchange";
+    static const char v65[] = "Produced By Microsoft Exchange V6.5";
+
+    while (v != NULL && (*v == ' ' || *v == '\t'))
+        v++;
+    while (mime != NULL && (*mime == ' ' || *mime == '\t'))
+        mime++;
+    return (v != NULL && strncasecmp(v, cdo, sizeof cdo - 1) == 0) ||
+           (mime != NULL && strncasecmp(mime, v65, sizeof v65 - 1) == 0);
 }
 
 icalcomponent *itip_series_master(const itip_calctx *c, const char *uid)

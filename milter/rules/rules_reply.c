@@ -295,11 +295,12 @@ static int check_critical_change(reply_run *r, icalcomponent *ev, const event_pr
     int i, usable = 0;
 
     if (e->ncc == 0) {
+        char note[ITIP_LEGACY_NOTE];
         if (legacy)
             EMIT(r, ITIP_R_REPLY_ATTENDEE_CRITICAL_CHANGE_MISSING, ITIP_SEV_WOULD_FAIL, ev,
                  X_ATTENDEE_CC, X_ATTENDEE_CC " missing: an Exchange 2003 organizer records "
                  "1601-01-01 as this attendee's track-status time, later updates get stuck "
-                 "(KB 938650)");
+                 "(KB 938650)%s", itip_legacy_note(r->c, note, sizeof note));
         else
             EMIT(r, ITIP_R_REPLY_ATTENDEE_CRITICAL_CHANGE_MISSING, ITIP_SEV_INFO, ev,
                  X_ATTENDEE_CC, X_ATTENDEE_CC " missing: harmless for current Exchange, "
@@ -576,14 +577,16 @@ static void check_event(reply_run *r, icalcomponent *ev)
 static void check_counter_to_legacy(reply_run *r)
 {
     icalcomponent *ev;
+    char note[ITIP_LEGACY_NOTE];
 
     if (r->c->method_kind != ICAL_METHOD_COUNTER)
         return;
     ev = itip_main_event(r->c);
+
     if (ev && itip_target_is_legacy(r->c, ev))
         EMIT(r, ITIP_R_COUNTER_TO_LEGACY, ITIP_SEV_INFO, ev, "METHOD",
              "COUNTER towards an Exchange 2003 / Outlook 2003 organizer: it is read as a REPLY "
-             "or PUBLISH, the proposal is lost");
+             "or PUBLISH, the proposal is lost%s", itip_legacy_note(r->c, note, sizeof note));
 }
 
 void itip_check_reply(itip_calctx *c)

@@ -695,6 +695,32 @@ static void queue(itip_statework *w, itip_obs *o, time_t now, int record)
     memset(o, 0, sizeof *o);
 }
 
+/* A REQUEST or CANCEL written by CDO / Exchange 2003 and sent for its ORGANIZER: the
+ * organizer's domain (and this meeting) are learned as legacy when the message is recorded
+ * (learn_legacy_cdo; never a domain on modern_domains, nor one already on
+ * legacy_cdo_domains).  The first such component of a message teaches. */
+static void learn(itip_calctx *c, itip_statework *w, const itip_obs *o, const char *uid,
+                  itip_obs_kind kind)
+{
+    const char *dom = o->organizer ? itip_addr_domain(o->organizer) : NULL;
+    const itip_config *cfg = c->msg->cfg;
+
+    if (!cfg->learn_legacy_cdo || w->learn_domain != NULL || dom == NULL ||
+        itip_config_is_legacy_domain(cfg, dom) || itip_config_is_modern_domain(cfg, dom) ||
+        !itip_written_by_cdo(c))
+        return;
+    w->learn_domain = strdup(dom);
+    w->learn_uid = strdup(uid);
+    if (w->learn_domain == NULL || w->learn_uid == NULL) {
+        free(w->learn_domain);
+        free(w->learn_uid);
+        w->learn_domain = w->learn_uid = NULL;
+        return;
+    }
+    snprintf(w->learn_how, sizeof w->learn_how, "%s",
+             kind == ITIP_OBS_REQUEST ? "REQUEST" : "CANCEL");
+}
+
 static void check_component(itip_calctx *c, itip_statework *w, icalcomponent *comp,
                             const char *uid, itip_obs_kind kind)
 {
@@ -745,6 +771,8 @@ static void check_component(itip_calctx *c, itip_statework *w, icalcomponent *co
             check_e5(&s);
         } else
             check_cancel(&s);
+        if (record && kind != ITIP_OBS_REPLY)
+            learn(c, w, &o, uid, kind);
         queue(w, &o, c->msg->now, record && o.organizer != NULL);
     }
     itip_obs_free(&o);

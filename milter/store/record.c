@@ -857,3 +857,126 @@ int itip_record_put_skew(itip_store *st, const char *host, long long sample, tim
         return 0;
     return itip_store_update(st, itip_host_key(key, host), now, merge_skew, &sm);
 }
+
+/* ---- learned legacy organizers ---- */
+
+static void legacy_domain_key(char *buf, const char *domain)
+{
+    size_t i;
+    char low[ITIP_REC_MAX_ADDR + 1];
+
+    for (i = 0; domain[i] != '\0' && i < ITIP_REC_MAX_ADDR; i++)
+        low[i] = (char)tolower((unsigned char)domain[i]);
+    low[i] = '\0';
+    snprintf(buf, ITIP_KEY_BUF, "lg:%s", low);
+}
+
+static void legacy_uid_key(char *buf, const char *uid)
+{
+    size_t n = strlen(uid);
+
+    snprintf(buf, ITIP_KEY_BUF, "lu:%016llx:%zu", itip_hash64(uid, n, ITIP_HASH_INIT), n);
+}
+
+int itip_record_get_legacy(itip_store *st, const char *domain, time_t now, itip_legacy *out)
+{
+    char key[ITIP_KEY_BUF], *val = NULL, buf[128];
+    size_t len = 0;
+    long long since;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (domain == NULL || *domain == '\0')
+        return 1;
+    legacy_domain_key(key, domain);
+    r = itip_store_get(st, key, now, &val, &len);
+    if (r != 0)
+        return r < 0 ? -1 : 1;
+    r = 1;
+    if (len < sizeof buf) {
+        memcpy(buf, val, len);
+        buf[len] = '\0';
+        if (sscanf(buf, "%lld %15s", &since, out->how) == 2 && since > 0) {
+            out->since = since;
+            snprintf(out->domain, sizeof out->domain, "%.*s", (int)sizeof out->domain - 1,
+                     key + 3);
+            r = 0;
+        }
+    }
+    free(val);
+    return r;
+}
+
+int itip_record_get_legacy_uid(itip_store *st, const char *uid, time_t now, itip_legacy *out)
+{
+    char key[ITIP_KEY_BUF], *val = NULL, dom[ITIP_REC_MAX_ADDR + 1];
+    size_t len = 0;
+    int r;
+
+    memset(out, 0, sizeof *out);
+    if (uid == NULL || *uid == '\0')
+        return 1;
+    legacy_uid_key(key, uid);
+    r = itip_store_get(st, key, now, &val, &len);
+    if (r != 0)
+        return r < 0 ? -1 : 1;
+    if (len == 0 || len >= sizeof dom || memchr(val, '\0', len) != NULL) {
+        free(val);
+        return 1;
+    }
+    memcpy(dom, val, len);
+    dom[len] = '\0';
+    free(val);
+    return itip_record_get_legacy(st, dom, now, out);
+}
+
+typedef struct {
+    const char *how;
+    time_t now;
+} legacy_merge;
+
+/* Keeps the first learning time; a value that does not read is replaced. */
+static int merge_legacy(void *arg, const char *old, size_t oldlen, char **out, size_t *outlen)
+{
+    const legacy_merge *lm = arg;
+    long long since = (long long)lm->now, prev;
+    char buf[128], how[16];
+    const char *use = lm->how;
+    int n;
+
+    if (old != NULL && oldlen < sizeof buf) {
+        memcpy(buf, old, oldlen);
+        buf[oldlen] = '\0';
+        if (sscanf(buf, "%lld %15s", &prev, how) == 2 && prev > 0 && prev <= since) {
+            since = prev;           /* learned before: the first time and method stay, the */
+            use = how;              /* entry's ttl starts again */
+        }
+    }
+    n = snprintf(buf, sizeof buf, "%lld %s", since, use);
+    if ((*out = malloc((size_t)n)) == NULL)
+        return -1;
+    memcpy(*out, buf, (size_t)n);
+    *outlen = (size_t)n;
+    return 0;
+}
+
+int itip_record_put_legacy(itip_store *st, const char *domain, const char *uid, const char *how,
+                           time_t now)
+{
+    char key[ITIP_KEY_BUF], low[ITIP_REC_MAX_ADDR + 1];
+    legacy_merge lm = { how, now };
+    size_t i;
+
+    if (domain == NULL || *domain == '\0' || strlen(domain) > ITIP_REC_MAX_ADDR)
+        return 0;
+    legacy_domain_key(key, domain);
+    if (itip_store_update(st, key, now, merge_legacy, &lm) < 0)
+        return -1;
+    if (uid == NULL || *uid == '\0')
+        return 0;
+    legacy_uid_key(key, uid);
+    for (i = 0; domain[i] != '\0'; i++)
+        low[i] = (char)tolower((unsigned char)domain[i]);
+    low[i] = '\0';
+    return itip_store_put(st, key, low, i, now);
+}
