@@ -153,6 +153,8 @@ ok $? "show: every X-ITIP-Finding"
 grep -q "part  Content-Type: text/calendar; method=REQUEST; charset=utf-8$" "$T/showA" &&
     grep -q "^ *[0-9][0-9]*  METHOD:CANCEL$" "$T/showA"
 ok $? "show: the offending lines (the part's method= and the METHOD line)"
+grep -q "^    what to do: The sending application must set method= to the same value as the body's METHOD" "$T/showA"
+ok $? "show: each finding's remedy (what to do)"
 pq show "$B" >"$T/showB"
 grep -q "(no X-MICROSOFT-CDO-ATTENDEE-CRITICAL-CHANGE line in VEVENT)" "$T/showB" &&
     grep -q "^ *[0-9][0-9]*  ATTENDEE;CN=Arthur Attendee;PARTSTAT=ACCEPTED:mailto:arthur@example.net$" "$T/showB"

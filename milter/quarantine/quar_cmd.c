@@ -343,6 +343,7 @@ static void show_lines(const quar_check *c)
         printf("  %s (%s)", itip_rules[x->rule].id, itip_severity_name(x->severity));
         if (x->part < 0 || (size_t)x->part >= nparts) {
             fputs(": the message as a whole\n", stdout);
+            printf("    what to do: %s\n", itip_rule_remedy((int)x->rule));
             continue;
         }
         printf(", calendar part %d", x->part + 1);
@@ -355,6 +356,7 @@ static void show_lines(const quar_check *c)
         fputs(":\n", stdout);
         quar_put_calendar_lines(stdout, itip_mime_calpart(c->mime, (size_t)x->part), x,
                                 QUAR_SHOW_LINES);
+        printf("    what to do: %s\n", itip_rule_remedy((int)x->rule));
     }
 }
 
