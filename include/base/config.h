@@ -40,6 +40,17 @@ typedef struct {
     char *key_prefix;           /* redis: prefix of every key ("itip:") */
 } itip_state_config;
 
+/* The `quarantine` group: what itip-quarantine does about messages held too long. */
+typedef enum { ITIP_HOLD_KEEP = 0, ITIP_HOLD_RELEASE, ITIP_HOLD_RETURN } itip_hold_policy;
+typedef struct {
+    long max_hold_age;          /* seconds a message may stay held; 0: no limit (604800) */
+    char *on_max_hold_age;      /* "keep" (default: list and warn), "release", "return" */
+    itip_hold_policy policy;    /* on_max_hold_age, parsed */
+    long digest_overdue;        /* seconds held after which the digest says overdue (86400) */
+    char *sendmail;             /* the MTA's sendmail(1) for digest mail and returned
+                                 * messages ("/usr/sbin/sendmail") */
+} itip_quarantine_config;
+
 /* What the milter does with a message; ordered weakest to strongest (the strongest wins). */
 typedef enum {
     ITIP_ACT_NONE = 0,   /* no setting: use the severity's action */
@@ -84,6 +95,7 @@ typedef struct itip_config {
     long max_finding_headers;       /* X-ITIP-Finding headers per message (10) */
 
     itip_state_config state;        /* the `state` group: store of the stateful rules */
+    itip_quarantine_config quarantine; /* the `quarantine` group: itip-quarantine */
 } itip_config;
 
 /* A snapshot holding the built-in defaults; NULL only when out of memory. */

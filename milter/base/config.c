@@ -33,6 +33,7 @@ typedef struct {
 #define OFF(f) offsetof(itip_config, f)
 #define LIM(f) (offsetof(itip_config, limits) + offsetof(itip_limits, f))
 #define ST(f) (offsetof(itip_config, state) + offsetof(itip_state_config, f))
+#define QU(f) (offsetof(itip_config, quarantine) + offsetof(itip_quarantine_config, f))
 #define KiB 1024LL
 #define MiB (1024LL * 1024LL)
 
@@ -79,6 +80,12 @@ static const setting schema[] = {
     { "state.connect_timeout", T_INT, ST(connect_timeout), 1, 60000, 500, NULL },
     { "state.timeout", T_INT, ST(timeout), 1, 60000, 500, NULL },
     { "state.key_prefix", T_STRING, ST(key_prefix), 0, 0, 0, "itip:" },
+    /* itip-quarantine: the maximum hold age, the digest, the sendmail command */
+    { "quarantine", T_GROUP, 0, 0, 0, 0, NULL },
+    { "quarantine.max_hold_age", T_INT, QU(max_hold_age), 0, 86400 * 3660LL, 604800, NULL },
+    { "quarantine.on_max_hold_age", T_STRING, QU(on_max_hold_age), 0, 0, 0, "keep" },
+    { "quarantine.digest_overdue", T_INT, QU(digest_overdue), 0, 86400 * 3660LL, 86400, NULL },
+    { "quarantine.sendmail", T_STRING, QU(sendmail), 0, 0, 0, "/usr/sbin/sendmail" },
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -609,6 +616,21 @@ static int check_values(loadctx *lc, config_t *lcfg, itip_config *cfg)
         return fail(lc, config_lookup(lcfg, "state.backend"),
                     "setting 'state.backend' must be one of \"none\", \"lmdb\", \"redis\" "
                     "(got \"%s\")", b);
+    b = cfg->quarantine.on_max_hold_age;
+    if (strcmp(b, "keep") == 0)
+        cfg->quarantine.policy = ITIP_HOLD_KEEP;
+    else if (strcmp(b, "release") == 0)
+        cfg->quarantine.policy = ITIP_HOLD_RELEASE;
+    else if (strcmp(b, "return") == 0)
+        cfg->quarantine.policy = ITIP_HOLD_RETURN;
+    else
+        return fail(lc, config_lookup(lcfg, "quarantine.on_max_hold_age"),
+                    "setting 'quarantine.on_max_hold_age' must be one of \"keep\", "
+                    "\"release\", \"return\" (got \"%s\")", b);
+    if (cfg->quarantine.sendmail[0] != '/')
+        return fail(lc, config_lookup(lcfg, "quarantine.sendmail"),
+                    "setting 'quarantine.sendmail' must be an absolute path (got \"%s\")",
+                    cfg->quarantine.sendmail);
     return 0;
 }
 
