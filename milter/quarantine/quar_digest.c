@@ -343,6 +343,8 @@ static void text_entry(FILE *out, const qd_digest *d, const qd_entry *e)
     fputs(e->overdue ? "  OVERDUE\n" : "\n", out);
     fputs("    Sender:      ", out);
     quar_puts_safe(out, it->sender[0] ? it->sender : "<>");
+    fputs("\n    From:        ", out);
+    quar_puts_safe(out, it->from);
     fputs("\n    Recipients:  ", out);
     for (i = 0; i < it->nrcpts; i++) {
         fputs(i ? ", " : "", out);
@@ -451,6 +453,8 @@ static void json_entry(FILE *out, const qd_digest *d, const qd_entry *e)
             "\"overdue\":%s,\"sender\":", d->q->mta->name, d->q->mta->queue,
             (long long)it->arrival, e->age, e->overdue ? "true" : "false");
     itip_json_put_string(out, it->sender);
+    fputs(",\"from\":", out);
+    itip_json_put_string(out, it->from);
     fputs(",\"sender_domain\":", out);
     itip_json_put_string(out, e->domain);
     fputs(",\"recipients\":[", out);

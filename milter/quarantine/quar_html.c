@@ -156,6 +156,10 @@ static void entry(FILE *out, const qd_digest *d, const qd_entry *e)
     fputs(e->overdue ? "<span class=\"tag\">overdue</span></div>\n" : "</div>\n", out);
     fputs("<table>\n<tr><th>Sender</th><td>", out);
     esc(out, it->sender[0] ? it->sender : "<>");
+    fputs("</td></tr>\n<tr><th>From</th><td title=\"", out);
+    esc(out, it->from);
+    fputs("\">", out);
+    esc(out, it->from);
     fputs("</td></tr>\n<tr><th>Recipients</th><td>", out);
     for (i = 0; i < it->nrcpts; i++) {
         fputs(i ? ", " : "", out);
