@@ -112,7 +112,8 @@ static void chart_rules(FILE *out, const qd_digest *d)
 
 static void chart_days(FILE *out, const qd_digest *d)
 {
-    size_t i, max = 1, w = d->ndays > 20 ? 14 : 30, width = d->ndays * (w + 4) + 40;
+    size_t i, max = 1, w = d->ndays > 20 ? 14 : d->ndays > 10 ? 24 : 44;
+    size_t width = d->ndays * (w + 4) + 40;
     char day[32];
 
     for (i = 0; i < d->ndays; i++)
