@@ -21,7 +21,8 @@
 #   expire: release (O1 reaches the sink), return (O2's sender gets a MIME notice from the
 #     null sender with the rule and the remedy; O2 leaves the queue), keep (the default: O3
 #     stays, listed as overdue, a warning): each acting on the aged message alone, younger ones
-#     and the foreign one untouched; --dry-run changes nothing.
+#     and the foreign one untouched; --dry-run changes nothing; a message from the null sender
+#     is never returned (kept, with a warning).
 # Needs root, postfix, python3 and chromium; skips loudly without them.  TAP output.
 set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
@@ -385,6 +386,37 @@ ITIP_QUARANTINE_NOW=$((A3 + 200001)) "$QUAR" -c "$T/e.conf" --postfix-dir "$T/pf
     >"$T/d3" 2>>"$QERR"
 grep -q "^  $O3  held 2d 7h, since .*  OVERDUE$" "$T/d3" && grep -q "^  $Y  held .*  OVERDUE$" "$T/d3"
 ok $? "the kept message is listed as overdue by the digest"
+# the null sender is never returned to: a bounce held by the milter, then "return" on all
+: >"$T/sent"
+"$PY" - "$S/cancel-method-mismatch.eml" "$T/null.eml" <<'PYEOF'
+import re, sys
+m = open(sys.argv[1], encoding="utf-8").read()
+m = re.sub(r"(?m)^Subject: .*$", "Subject: Canceled: from the null sender", m, count=1)
+open(sys.argv[2], "w").write(re.sub(r"(?m)^Message-ID: .*$", "Message-ID: <null.1@example.net>", m, count=1))
+PYEOF
+send "" "$T/null.eml"
+NS=$(qid_of "$T/null.eml" "$T/sent")
+pf_wait_idle "$T/pf" && in_hold "$NS"; ok $? "a message from the null sender held ($NS)"
+AN=$(q --json list | sed -n "s/^{\"queue_id\":\"$NS\".*\"arrival_time\":\([0-9]*\),.*/\1/p")
+exp_conf "$(exp_line return)"
+: >"$T/e.err"
+N0=$(sink_count "$T/sink")
+ITIP_QUARANTINE_NOW=$((AN + 200001)) e expire >"$T/e4"; rc=$?
+sed 's/^/# /' "$T/e4" "$T/e.err"
+[ $rc -eq 0 ] && grep -q "^itip-quarantine: $NS: null sender, never returned: kept$" "$T/e.err"
+r1=$?
+grep -q "^$NS: held 2d 7h (longer than 2d 7h): kept, overdue$" "$T/e4" &&
+    grep -q "^$O3: .*: returned to carol@evil.example and deleted$" "$T/e4" &&
+    grep -q "^$Y: .*: returned to dave@example.net and deleted$" "$T/e4"
+r2=$?
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ]; ok $? "return: the null-sender message kept with a warning, the others returned"
+wait_for 20 sh -c "[ \$(grep -rl '^Subject: Undelivered Mail Returned to Sender' '$T/sink' | wc -l) -ge 3 ]"
+sleep 1
+in_hold "$NS" && in_hold "$F" && ! in_queue "$O3" && ! in_queue "$Y" &&
+    [ "$(sink_count "$T/sink")" -eq $((N0 + 2)) ] &&
+    ! grep -rl '^Subject: Undelivered Mail Returned to Sender' "$T/sink" | xargs grep -l '^X-Rcpt-Args: <>' | grep -q .
+ok $? "return: two notices sent, none to the null sender; $NS and the foreign $F still held"
+
 printf 'quarantine = {\n  on_max_hold_age = "bounce";\n};\n' >"$T/bad.conf"
 "$QUAR" -c "$T/bad.conf" --postfix-dir "$T/pf/etc" expire >/dev/null 2>"$T/bad.err"; rc=$?
 [ $rc -eq 2 ] && grep -q "bad.conf:2: setting 'quarantine.on_max_hold_age' must be one of" "$T/bad.err"
