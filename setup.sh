@@ -26,6 +26,8 @@ TEST_PKGS="$TEST_PKGS miltertest postfix m4 libwrap0 liblockfile1 libdb5.3 libld
 TEST_PKGS="$TEST_PKGS valgrind clang libclang-rt-14-dev"
 # the Debian package (debian/): dpkg-buildpackage, dh, lintian for t/debian-package.sh
 TEST_PKGS="$TEST_PKGS dpkg-dev debhelper lintian"
+# headless chromium renders the HTML digest of itip-quarantine in t/digest.sh
+TEST_PKGS="$TEST_PKGS chromium"
 DEMO_PKGS="python3 postfix"
 SENDMAIL_DIR=/opt/itip-test/sendmail
 

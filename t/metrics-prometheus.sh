@@ -216,7 +216,13 @@ pf_wait_idle "$T/pf"; ok $? "Postfix queue idle (delivered or held)"
 # what was sent, as itip-check and the MTA see it
 printf '%s\n' "$RULES" >"$T/check.conf"
 : >"$T/check.json"
-for f in $BATCH1 $BATCH2; do "$CHECK" -c "$T/check.conf" --json "$f" >>"$T/check.json"; done
+# (with the envelope each batch was sent with: the envelope rules see what the milter saw)
+for f in $BATCH1; do
+    "$CHECK" -c "$T/check.conf" --json --mail-from sender@example.net --rcpt-to rcpt@example.com "$f"
+done >>"$T/check.json"
+for f in $BATCH2; do
+    "$CHECK" -c "$T/check.conf" --json --mail-from anton@example.net --rcpt-to olga@legacy.example "$f"
+done >>"$T/check.json"
 M=$("$PY" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["calendar_parts"] > 0))' "$T/check.json")
 "$PY" - "$T/check.json" >"$T/want.findings" <<'PYEOF'
 import collections, json, sys

@@ -73,6 +73,17 @@ typedef struct {
     long timeout;               /* milliseconds one sendmail run may take (30000) */
 } itip_notify_config;
 
+/* The `quarantine` group: what itip-quarantine does about messages held too long. */
+typedef enum { ITIP_HOLD_KEEP = 0, ITIP_HOLD_RELEASE, ITIP_HOLD_RETURN } itip_hold_policy;
+typedef struct {
+    long max_hold_age;          /* seconds a message may stay held; 0: no limit (604800) */
+    char *on_max_hold_age;      /* "keep" (default: list and warn), "release", "return" */
+    itip_hold_policy policy;    /* on_max_hold_age, parsed */
+    long digest_overdue;        /* seconds held after which the digest says overdue (86400) */
+    char *sendmail;             /* the MTA's sendmail(1) for digest mail and returned
+                                 * messages ("/usr/sbin/sendmail") */
+} itip_quarantine_config;
+
 /* What the milter does with a message; ordered weakest to strongest (the strongest wins). */
 typedef enum {
     ITIP_ACT_NONE = 0,   /* no setting: use the severity's action */
@@ -123,6 +134,7 @@ typedef struct itip_config {
     itip_state_config state;        /* the `state` group: store of the stateful rules */
     itip_notify_config notify;      /* the `notify` group */
     signed char rule_notify[ITIP_RULE_COUNT];   /* rules.<id>.notify: 1, 0 (false), -1 unset */
+    itip_quarantine_config quarantine; /* the `quarantine` group: itip-quarantine */
 } itip_config;
 
 /* A snapshot holding the built-in defaults; NULL only when out of memory. */

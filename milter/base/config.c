@@ -36,6 +36,7 @@ typedef struct {
 #define LIM(f) (offsetof(itip_config, limits) + offsetof(itip_limits, f))
 #define ST(f) (offsetof(itip_config, state) + offsetof(itip_state_config, f))
 #define NT(f) (offsetof(itip_config, notify) + offsetof(itip_notify_config, f))
+#define QU(f) (offsetof(itip_config, quarantine) + offsetof(itip_quarantine_config, f))
 #define KiB 1024LL
 #define MiB (1024LL * 1024LL)
 
@@ -99,6 +100,12 @@ static const setting schema[] = {
     { "notify.from", T_STRING, NT(from), 0, 0, 0, NULL },
     { "notify.queue", T_INT, NT(queue), 1, 100000, 100, NULL },
     { "notify.timeout", T_INT, NT(timeout), 100, 600000, 30000, NULL },
+    /* itip-quarantine: the maximum hold age, the digest, the sendmail command */
+    { "quarantine", T_GROUP, 0, 0, 0, 0, NULL },
+    { "quarantine.max_hold_age", T_INT, QU(max_hold_age), 0, 86400 * 3660LL, 604800, NULL },
+    { "quarantine.on_max_hold_age", T_STRING, QU(on_max_hold_age), 0, 0, 0, "keep" },
+    { "quarantine.digest_overdue", T_INT, QU(digest_overdue), 0, 86400 * 3660LL, 86400, NULL },
+    { "quarantine.sendmail", T_STRING, QU(sendmail), 0, 0, 0, "/usr/sbin/sendmail" },
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -926,6 +933,21 @@ static int check_state(loadctx *lc, config_t *lcfg, itip_config *cfg)
         if ((s = config_lookup(lcfg, fixed[i])) != NULL)
             return fail(lc, s, "setting '%s' and 'state.sentinels' exclude each other: with "
                         "sentinels the master's address comes from them", fixed[i]);
+    b = cfg->quarantine.on_max_hold_age;
+    if (strcmp(b, "keep") == 0)
+        cfg->quarantine.policy = ITIP_HOLD_KEEP;
+    else if (strcmp(b, "release") == 0)
+        cfg->quarantine.policy = ITIP_HOLD_RELEASE;
+    else if (strcmp(b, "return") == 0)
+        cfg->quarantine.policy = ITIP_HOLD_RETURN;
+    else
+        return fail(lc, config_lookup(lcfg, "quarantine.on_max_hold_age"),
+                    "setting 'quarantine.on_max_hold_age' must be one of \"keep\", "
+                    "\"release\", \"return\" (got \"%s\")", b);
+    if (cfg->quarantine.sendmail[0] != '/')
+        return fail(lc, config_lookup(lcfg, "quarantine.sendmail"),
+                    "setting 'quarantine.sendmail' must be an absolute path (got \"%s\")",
+                    cfg->quarantine.sendmail);
     return 0;
 }
 

@@ -49,6 +49,11 @@ static int load(const quar_ctx *q, quar_list *l)
     return 0;
 }
 
+int quar_cmd_load(const quar_ctx *q, quar_list *l)
+{
+    return load(q, l);
+}
+
 /* The message with queue id ID held by itip-milter, read once into IT (zeroed here; the
  * caller clears it) and, when MSG is not NULL, whole into MSG (the caller frees it).  0, or
  * -1 (reported). */

@@ -1,5 +1,6 @@
 /*
- * quar_cmd.h - the commands of itip-quarantine: list, show, recheck, release, delete.
+ * quar_cmd.h - the commands of itip-quarantine: list, show, recheck, release, delete (digest
+ * and expire: quar_digest.h).
  * Each works on the messages that the chosen MTA holds and that itip-milter put there
  * (quar_item_ours()); any other queue id is refused as unknown and left alone.
  * Exit codes: QUAR_OK; QUAR_HELD (recheck: a message would still be stopped); QUAR_ERROR
@@ -8,6 +9,7 @@
 #ifndef ITIP_QUAR_CMD_H
 #define ITIP_QUAR_CMD_H
 
+#include <time.h>
 #include "base/config.h"
 #include "quar_msg.h"
 #include "quar_mta.h"
@@ -24,8 +26,17 @@ typedef struct {
     const itip_config *cfg;
     itip_store *store;          /* for recheck and show, or NULL */
     quar_filter filter;         /* list only */
-    int json;                   /* list and recheck */
+    int json;                   /* list, recheck and digest */
+    time_t now;                 /* digest, expire: the clock (ITIP_QUARANTINE_NOW in tests) */
+    int html;                   /* digest --html */
+    const char *mail_to;        /* digest --mail ADDR, or NULL */
+    int dry_run;                /* expire --dry-run */
+    const char *cmd_prefix;     /* "itip-quarantine [-c FILE] [MTA options]", shell-quoted:
+                                 * the start of a command on the same queue */
 } quar_ctx;
+
+/* Every held message, headers parsed (ours or not: quar_item_ours()).  0, or -1 (reported). */
+int quar_cmd_load(const quar_ctx *q, quar_list *l);
 
 int quar_cmd_list(const quar_ctx *q);
 int quar_cmd_show(const quar_ctx *q, char *const *ids, int n);

@@ -39,6 +39,7 @@ void quar_item_clear(quar_item *it)
     free(it->path);
     free(it->reason);
     free(it->subject);
+    free(it->from);
     free(it->result);
     itip_strv_free(it->findings, it->nfindings);
     memset(it, 0, sizeof *it);
@@ -104,6 +105,7 @@ static char *display_value(const char *v, size_t len)
     return out;
 }
 
+/* A field value with its RFC 2047 encoded words decoded (Subject, From). */
 static char *decode_subject(const char *raw)
 {
     strbuf b;
@@ -128,6 +130,12 @@ static int take_field(quar_item *it, const char *name, size_t nlen, const char *
         it->subject = raw ? decode_subject(raw) : NULL;
         free(raw);
         return it->subject ? 0 : -1;
+    }
+    if (nlen == 4 && strncasecmp(name, "From", 4) == 0 && it->from == NULL) {
+        char *raw = display_value(val, vlen);
+        it->from = raw ? decode_subject(raw) : NULL;
+        free(raw);
+        return it->from ? 0 : -1;
     }
     if (nlen <= plen || strncasecmp(name, prefix, plen) != 0)
         return 0;

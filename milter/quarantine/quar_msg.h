@@ -30,6 +30,7 @@ typedef struct {
     char *reason;               /* Sendmail: the quarantine reason (q line), or NULL */
     /* from the header block (quar_item_parse_headers), unfolded, folds turned into spaces */
     char *subject;              /* RFC 2047 decoded, or NULL */
+    char *from;                 /* the From field, RFC 2047 decoded, or NULL */
     char *result;               /* first <prefix>-Result value, or NULL */
     char **findings;            /* every <prefix>-Finding value */
     size_t nfindings;

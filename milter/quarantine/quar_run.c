@@ -1,6 +1,6 @@
 /*
  * quar_run.c - fork/execvp of an MTA tool with captured, bounded output and a bounded wait,
- * optionally with extra environment variables (see quar_run.h).  Never goes through a shell,
+ * optionally with extra environment variables and a standard input (see quar_run.h).  Never goes through a shell,
  * never waits without a deadline, never leaves a descriptor or a zombie behind.
  */
 #include "ac-config.h"
@@ -46,9 +46,9 @@ static double now_s(void)
 
 /* In the child: stdin from /dev/null, stdout and stderr to the pipes, its own process group,
  * ENV (NAME=VALUE strings, or NULL) added to the environment. */
-static void child(char *const argv[], char *const env[], int outfd, int errfd)
+static void child(char *const argv[], char *const env[], int infd, int outfd, int errfd)
 {
-    int nul = open("/dev/null", O_RDONLY);
+    int nul = infd >= 0 ? infd : open("/dev/null", O_RDONLY);
 
     setpgid(0, 0);
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(errfd, 2) < 0)
@@ -139,28 +139,78 @@ int quar_run(char *const argv[], int timeout, size_t out_cap, quar_result *r)
 int quar_run_env(char *const argv[], char *const env[], int timeout, size_t out_cap,
                  quar_result *r)
 {
-    int po[2], pe[2], fds[2], st, i;
+    return quar_run_input(argv, env, NULL, 0, timeout, out_cap, r);
+}
+
+/* An unlinked temporary file holding LEN bytes of DATA, positioned at its start; -1 (said in
+ * R) on failure.  A file rather than a pipe: the tool reads it at its own pace and the
+ * output pipes are pumped without a writer to interleave. */
+static int input_file(const char *data, size_t len, quar_result *r)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    int fd;
+    size_t off = 0;
+
+    snprintf(path, sizeof path, "%s/itip-quarantine.XXXXXX", dir && *dir ? dir : "/tmp");
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) {
+        set_why(r, "temporary file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    unlink(path);
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            set_why(r, "temporary file: %s", n < 0 ? strerror(errno) : "short write");
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        set_why(r, "temporary file: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int quar_run_input(char *const argv[], char *const env[], const char *input, size_t inlen,
+                   int timeout, size_t out_cap, quar_result *r)
+{
+    int po[2], pe[2], fds[2], st, i, infd = -1;
     pid_t pid;
 
     memset(r, 0, sizeof *r);
     r->status = -1;
     itip_strbuf_init(&r->out, out_cap);
     itip_strbuf_init(&r->err, 0);
+    if (input && (infd = input_file(input, inlen, r)) < 0)
+        return -1;
     if (pipe2(po, O_CLOEXEC) < 0) {
         set_why(r, "pipe: %s", strerror(errno));
+        if (infd >= 0)
+            close(infd);
         return -1;
     }
     if (pipe2(pe, O_CLOEXEC) < 0) {
         set_why(r, "pipe: %s", strerror(errno));
         close(po[0]);
         close(po[1]);
+        if (infd >= 0)
+            close(infd);
         return -1;
     }
     pid = fork();
     if (pid == 0)
-        child(argv, env, po[1], pe[1]);
+        child(argv, env, infd, po[1], pe[1]);
     close(po[1]);
     close(pe[1]);
+    if (infd >= 0)
+        close(infd);
     fds[0] = po[0];
     fds[1] = pe[0];
     if (pid < 0) {

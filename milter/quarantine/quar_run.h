@@ -1,7 +1,8 @@
 /*
  * quar_run.h - runs an MTA tool for itip-quarantine: an argument vector (never a shell
- * string), standard input /dev/null, standard output and error captured into bounded buffers,
- * a bounded wait.  Exports quar_run(), quar_run_env() and quar_result_free().
+ * string), standard input /dev/null or given bytes, standard output and error captured into
+ * bounded buffers, a bounded wait.  Exports quar_run(), quar_run_env(), quar_run_input() and
+ * quar_result_free().
  *
  * Past the deadline the child's process group is killed.  The wait ends when the child
  * itself exits, even if a grandchild it left behind (Sendmail's queue runner) still holds the
@@ -31,6 +32,9 @@ int quar_run(char *const argv[], int timeout, size_t out_cap, quar_result *r);
  * tool's environment. */
 int quar_run_env(char *const argv[], char *const env[], int timeout, size_t out_cap,
                  quar_result *r);
+/* The same with INLEN bytes of INPUT (NULL: /dev/null) as the tool's standard input. */
+int quar_run_input(char *const argv[], char *const env[], const char *input, size_t inlen,
+                   int timeout, size_t out_cap, quar_result *r);
 void quar_result_free(quar_result *r);     /* idempotent */
 
 /* A one-line summary of a failed or unsuccessful run for error messages: R->why, or the first
