@@ -352,14 +352,20 @@ int itip_config_same_domain(const itip_config *cfg, const char *a, const char *b
     return 0;
 }
 
-int itip_config_trusts_authserv(const itip_config *cfg, const char *id)
+/* True if S (case-insensitive) is one of the N strings of V; false for a NULL S. */
+static int strv_has(char *const *v, size_t n, const char *s)
 {
     size_t i;
 
-    for (i = 0; id != NULL && i < cfg->n_authserv_ids; i++)
-        if (strcasecmp(cfg->authserv_ids[i], id) == 0)
+    for (i = 0; s != NULL && i < n; i++)
+        if (strcasecmp(v[i], s) == 0)
             return 1;
     return 0;
+}
+
+int itip_config_trusts_authserv(const itip_config *cfg, const char *id)
+{
+    return strv_has(cfg->authserv_ids, cfg->n_authserv_ids, id);
 }
 
 int itip_hostport_parse(const char *s, char *host, size_t hostlen, long *port)
@@ -504,12 +510,7 @@ static int load_domains(loadctx *lc, const setting *def, config_setting_t *s, it
 
 int itip_config_is_modern_domain(const itip_config *cfg, const char *domain)
 {
-    size_t i;
-
-    for (i = 0; domain != NULL && i < cfg->n_modern_domains; i++)
-        if (strcasecmp(cfg->modern_domains[i], domain) == 0)
-            return 1;
-    return 0;
+    return strv_has(cfg->modern_domains, cfg->n_modern_domains, domain);
 }
 
 /* Appends a copy of V (lower-cased when LOWER) to the vector at *V / *N; -1 when out of

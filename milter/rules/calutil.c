@@ -855,6 +855,28 @@ static void zone_window(const zlist *z, long long t, int *a, int *b)
     *b = j + 1 < z->n ? j + 1 : z->n - 1;
 }
 
+/* What both direct offset computations do first: *OFFSET (and *IS_DAYLIGHT) zeroed, then
+ * 1 when that is the answer (no zone, UTC, no usable observance: libical says 0), -1 when
+ * TT or the zone is beyond the direct computation, 0 with the onsets near TT in *Z and TT as
+ * seconds in *T. */
+static int zone_begin(icaltimezone *zone, const struct icaltimetype *tt, int *offset,
+                      int *is_daylight, zlist *z, long long *t)
+{
+    int rc;
+
+    if (is_daylight != NULL)
+        *is_daylight = 0;
+    *offset = 0;
+    if (tt == NULL || zone == NULL || zone == icaltimezone_get_utc_timezone())
+        return 1;
+    if (!fields_valid(*tt) || (rc = zone_onsets(zone, tt->year, z)) < 0)
+        return -1;
+    if (rc > 0)
+        return 1;
+    *t = itip_time_to_unix(*tt);
+    return 0;
+}
+
 int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *tt, int *offset,
                                 int *is_daylight)
 {
@@ -863,16 +885,8 @@ int itip_zone_utc_offset_direct(icaltimezone *zone, const struct icaltimetype *t
     int i, a, b, k, rc;
     const zonset *use;
 
-    if (is_daylight != NULL)
-        *is_daylight = 0;
-    *offset = 0;
-    if (tt == NULL || zone == NULL || zone == icaltimezone_get_utc_timezone())
-        return 0;
-    if (!fields_valid(*tt) || (rc = zone_onsets(zone, tt->year, &z)) < 0)
-        return -1;
-    if (rc > 0)
-        return 0;               /* no usable observance: libical says 0 */
-    t = itip_time_to_unix(*tt);
+    if ((rc = zone_begin(zone, tt, offset, is_daylight, &z, &t)) != 0)
+        return rc > 0 ? 0 : -1;
     /* libical's search steps from the onsets around T in UTC order: there they must be
      * ordered strictly by UTC and by local onset, as in any sane zone, except onsets at one
      * instant with the same offsets (Outlook's STANDARD and DAYLIGHT at 1601-01-01 of a zone
@@ -917,16 +931,8 @@ int itip_zone_utc_offset_of_utc_direct(icaltimezone *zone, const struct icaltime
     long long t;
     int i, a, b, k, rc;
 
-    if (is_daylight != NULL)
-        *is_daylight = 0;
-    *offset = 0;
-    if (tt == NULL || zone == NULL || zone == icaltimezone_get_utc_timezone())
-        return 0;
-    if (!fields_valid(*tt) || (rc = zone_onsets(zone, tt->year, &z)) < 0)
-        return -1;
-    if (rc > 0)
-        return 0;
-    t = itip_time_to_unix(*tt);
+    if ((rc = zone_begin(zone, tt, offset, is_daylight, &z, &t)) != 0)
+        return rc > 0 ? 0 : -1;
     /* libical takes the last onset (in its sorted order) at or before T; onsets at one
      * instant near T must have the same offsets */
     zone_window(&z, t, &a, &b);
