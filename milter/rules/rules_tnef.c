@@ -1,0 +1,167 @@
+/*
+ * rules_tnef.c - checks of TNEF meeting objects (see tnef_rules.h).
+ *
+ * Exports itip_check_tnef.  Which rule a TNEF fact maps to:
+ *   tnef-corrupt                            the stream of a meeting object is truncated, has a
+ *                                           bad checksum or an unreadable attMAPIProps
+ *   reply-attendee-critical-change-missing  a response (Resp.Pos/Neg/Tent, MtgRespP/N/A)
+ *                                           without PidLidAttendeeCriticalChange (KB 938650)
+ *   reply-attendee-critical-change-invalid  ... with 1601-01-01 (FILETIME 0) or a value past
+ *                                           4500-08-31 (the 4501 sentinel included)
+ *   vevent-missing-uid                      neither PidLidGlobalObjectId nor
+ *                                           PidLidCleanGlobalObjectId
+ *   uid-goid-prefix-malformed               one of them is not a GlobalObjectId
+ *   datetime-out-of-outlook-range           start/end, clip (recurrence range) or
+ *                                           attDateStart/End outside 1601..4500-08-31
+ *   sequence-out-of-range                   PidLidAppointmentSequence negative
+ *   tnef-to-non-tnef-domain                 an envelope recipient's domain is on
+ *                                           non_tnef_domains
+ * The severities follow the iCalendar counterparts: C1 and C2 are would-fail only when the
+ * recipient (the organizer of a response) is on legacy_cdo_domains.
+ */
+#include "ac-config.h"
+#include <string.h>
+#include "base/config.h"
+#include "mime/tnef.h"
+#include "rules/calutil.h"
+#include "rules/tnef_rules.h"
+
+#define ADD(rule, sev, prop, ...) \
+    itip_findings_add(out, (rule), (sev), -1, method, NULL, "TNEF", (prop), __VA_ARGS__)
+
+/* True if an envelope recipient (or, with none, the To: address) is on legacy_cdo_domains:
+ * a response goes to the organizer. */
+static int to_legacy(const itip_msgctx *msg)
+{
+    char buf[512];
+    size_t i;
+
+    if (msg->cfg->n_legacy_cdo_domains == 0)
+        return 0;
+    for (i = 0; i < msg->nrcpts; i++)
+        if (itip_config_is_legacy_domain(msg->cfg, itip_addr_domain(msg->rcpts[i])))
+            return 1;
+    if (msg->nrcpts == 0 && msg->hdrs->to != NULL &&
+        itip_header_addr(msg->hdrs->to, buf, sizeof buf) != NULL)
+        return itip_config_is_legacy_domain(msg->cfg, itip_addr_domain(buf));
+    return 0;
+}
+
+/* A day past 4500-08-31: PidLidClipEnd of a series with no end is 4500-08-31T23:59 in the
+ * organizer's time zone (MS-OXOCAL 2.2.1.15), up to 14 hours later in UTC. */
+#define FT_CLIP_END_MAX (ITIP_TNEF_FT_PAST_4500 + 86400ull * 10000000ull)
+
+static void check_time(itip_findings *out, const char *method, const char *name,
+                       const itip_tnef_time *t)
+{
+    char when[32];
+    uint64_t max = strcmp(name, "PidLidClipEnd") == 0 ? FT_CLIP_END_MAX : ITIP_TNEF_FT_PAST_4500;
+
+    if (t->have && t->ft >= max)
+        ADD(ITIP_R_DATETIME_OUT_OF_OUTLOOK_RANGE, ITIP_SEV_DEGRADE, name,
+            "TNEF %s %s is after 4500-08-31, outside what Outlook represents", name,
+            itip_tnef_ft_text(t->ft, when, sizeof when));
+}
+
+static void check_dtr(itip_findings *out, const char *method, const char *name,
+                      const itip_tnef_dtr *d)
+{
+    if (d->have && (d->year < 1601 || d->year > 4500 || (d->year == 4500 && d->month > 8)))
+        ADD(ITIP_R_DATETIME_OUT_OF_OUTLOOK_RANGE, ITIP_SEV_DEGRADE, name,
+            "TNEF %s %04d-%02d-%02d lies outside 1601-01-01..4500-08-31", name, d->year,
+            d->month, d->day);
+}
+
+static void check_goid(itip_findings *out, const char *method, const char *name,
+                       const itip_tnef_bin *b)
+{
+    const char *why = b->have ? itip_tnef_goid_problem(b) : NULL;
+
+    if (why != NULL)
+        ADD(ITIP_R_UID_GOID_PREFIX_MALFORMED, ITIP_SEV_DEGRADE, name,
+            "TNEF %s (%zu bytes) is not a GlobalObjectId: %s", name, b->len, why);
+}
+
+static void check_response(const itip_msgctx *msg, const itip_tnef *t, itip_findings *out,
+                           const char *method)
+{
+    int legacy = to_legacy(msg);
+    char when[32];
+
+    if (!t->attendee_cc.have) {
+        if (legacy)
+            ADD(ITIP_R_REPLY_ATTENDEE_CRITICAL_CHANGE_MISSING, ITIP_SEV_WOULD_FAIL,
+                "PidLidAttendeeCriticalChange", "TNEF %s without PidLidAttendeeCriticalChange: "
+                "an Exchange 2003 organizer records 1601-01-01 as this attendee's track-status "
+                "time, later updates get stuck (KB 938650)", t->msg_class);
+        else
+            ADD(ITIP_R_REPLY_ATTENDEE_CRITICAL_CHANGE_MISSING, ITIP_SEV_INFO,
+                "PidLidAttendeeCriticalChange", "TNEF %s without PidLidAttendeeCriticalChange: "
+                "harmless for current Exchange, poisons tracking on an Exchange 2003 organizer "
+                "(KB 938650)", t->msg_class);
+        return;
+    }
+    if (t->attendee_cc.ft == 0 || t->attendee_cc.ft >= ITIP_TNEF_FT_PAST_4500)
+        ADD(ITIP_R_REPLY_ATTENDEE_CRITICAL_CHANGE_INVALID,
+            legacy ? ITIP_SEV_WOULD_FAIL : ITIP_SEV_DEGRADE, "PidLidAttendeeCriticalChange",
+            "TNEF PidLidAttendeeCriticalChange %s is %s: an invalid track-status time "
+            "(KB 938650)", itip_tnef_ft_text(t->attendee_cc.ft, when, sizeof when),
+            t->attendee_cc.ft == 0 ? "FILETIME 0 (1601-01-01)"
+            : t->attendee_cc.ft >= ITIP_TNEF_FT_4501 ? "Outlook's 4501 'none' sentinel"
+            : "after 4500-08-31");
+}
+
+static void check_domains(const itip_msgctx *msg, const itip_tnef *t, itip_findings *out,
+                          const char *method)
+{
+    size_t i;
+
+    for (i = 0; i < msg->nrcpts; i++) {
+        const char *d = itip_addr_domain(msg->rcpts[i]);
+        if (d != NULL && itip_config_is_non_tnef_domain(msg->cfg, d)) {
+            ADD(ITIP_R_TNEF_TO_NON_TNEF_DOMAIN, ITIP_SEV_WOULD_FAIL, NULL,
+                "TNEF %s to %s, whose domain is on non_tnef_domains: it arrives as an "
+                "unreadable winmail.dat and the meeting is lost", t->msg_class, msg->rcpts[i]);
+            return;                   /* one finding per message part is enough */
+        }
+    }
+}
+
+void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t index,
+                     itip_findings *out)
+{
+    itip_tnef t;
+    itip_tnef_meeting kind;
+    const char *method;
+
+    itip_tnef_read(part->data, part->len, &t);
+    kind = itip_tnef_meeting_kind(t.msg_class);
+    if (kind == ITIP_TNEF_NOT_MEETING)
+        return;
+    method = kind == ITIP_TNEF_MTG_REQUEST ? "REQUEST" : kind == ITIP_TNEF_MTG_RESPONSE ? "REPLY"
+           : kind == ITIP_TNEF_MTG_CANCEL ? "CANCEL" : NULL;
+    if (t.status != ITIP_TNEF_OK && !part->truncated)
+        ADD(ITIP_R_TNEF_CORRUPT, ITIP_SEV_WOULD_FAIL, NULL, "TNEF part %zu (%s, %zu bytes): %s",
+            index + 1, t.msg_class, part->len, t.problem);
+    check_domains(msg, &t, out, method);
+    if (kind == ITIP_TNEF_MTG_RESPONSE)
+        check_response(msg, &t, out, method);
+    if (!t.goid.have && !t.clean_goid.have)
+        ADD(ITIP_R_VEVENT_MISSING_UID, ITIP_SEV_WOULD_FAIL, "PidLidGlobalObjectId",
+            "TNEF %s has neither PidLidGlobalObjectId nor PidLidCleanGlobalObjectId: nothing "
+            "correlates it with its meeting", t.msg_class);
+    check_goid(out, method, "PidLidGlobalObjectId", &t.goid);
+    check_goid(out, method, "PidLidCleanGlobalObjectId", &t.clean_goid);
+    if (t.have_sequence && t.sequence < 0)
+        ADD(ITIP_R_SEQUENCE_OUT_OF_RANGE, ITIP_SEV_DEGRADE, "PidLidAppointmentSequence",
+            "TNEF PidLidAppointmentSequence is %ld, not a non-negative 32-bit integer",
+            (long)t.sequence);
+    check_time(out, method, "PidLidAppointmentStartWhole", &t.start_whole);
+    check_time(out, method, "PidLidAppointmentEndWhole", &t.end_whole);
+    check_time(out, method, "PidLidClipStart", &t.clip_start);
+    check_time(out, method, "PidLidClipEnd", &t.clip_end);
+    check_time(out, method, "PR_START_DATE", &t.pr_start);
+    check_time(out, method, "PR_END_DATE", &t.pr_end);
+    check_dtr(out, method, "attDateStart", &t.date_start);
+    check_dtr(out, method, "attDateEnd", &t.date_end);
+}
