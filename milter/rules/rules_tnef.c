@@ -11,11 +11,16 @@
  *   vevent-missing-uid                      neither PidLidGlobalObjectId nor
  *                                           PidLidCleanGlobalObjectId
  *   uid-goid-prefix-malformed               one of them is not a GlobalObjectId
- *   datetime-out-of-outlook-range           start/end, clip (recurrence range) or
+ *   datetime-out-of-outlook-range           start/end (would-fail), clip (recurrence
+ *                                           range; degrade; a no-end series' ClipEnd of
+ *                                           4500-08-31T23:59 local passes) or
  *                                           attDateStart/End outside 1601..4500-08-31
  *   sequence-out-of-range                   PidLidAppointmentSequence negative
- *   tnef-to-non-tnef-domain                 an envelope recipient's domain is on
+ *   tnef-to-non-tnef-domain                 an envelope recipient's domain (without an
+ *                                           envelope: the To: address's) is on
  *                                           non_tnef_domains
+ * When the stream ends early or its property list does not parse, only what was read is
+ * judged: the rules about an absent property (C1, B5) are skipped, tnef-corrupt says why.
  * The severities follow the iCalendar counterparts: C1 and C2 are would-fail only when the
  * recipient (the organizer of a response) is on legacy_cdo_domains.
  */
@@ -51,14 +56,16 @@ static int to_legacy(const itip_msgctx *msg)
  * organizer's time zone (MS-OXOCAL 2.2.1.15), up to 14 hours later in UTC. */
 #define FT_CLIP_END_MAX (ITIP_TNEF_FT_PAST_4500 + 86400ull * 10000000ull)
 
+/* SEV: would-fail for the meeting's own start and end (as for DTSTART/DTEND), degrade for the
+ * recurrence range (as for an RRULE UNTIL). */
 static void check_time(itip_findings *out, const char *method, const char *name,
-                       const itip_tnef_time *t)
+                       const itip_tnef_time *t, itip_severity sev)
 {
     char when[32];
     uint64_t max = strcmp(name, "PidLidClipEnd") == 0 ? FT_CLIP_END_MAX : ITIP_TNEF_FT_PAST_4500;
 
     if (t->have && t->ft >= max)
-        ADD(ITIP_R_DATETIME_OUT_OF_OUTLOOK_RANGE, ITIP_SEV_DEGRADE, name,
+        ADD(ITIP_R_DATETIME_OUT_OF_OUTLOOK_RANGE, sev, name,
             "TNEF %s %s is after 4500-08-31, outside what Outlook represents", name,
             itip_tnef_ft_text(t->ft, when, sizeof when));
 }
@@ -67,7 +74,7 @@ static void check_dtr(itip_findings *out, const char *method, const char *name,
                       const itip_tnef_dtr *d)
 {
     if (d->have && (d->year < 1601 || d->year > 4500 || (d->year == 4500 && d->month > 8)))
-        ADD(ITIP_R_DATETIME_OUT_OF_OUTLOOK_RANGE, ITIP_SEV_DEGRADE, name,
+        ADD(ITIP_R_DATETIME_OUT_OF_OUTLOOK_RANGE, ITIP_SEV_WOULD_FAIL, name,
             "TNEF %s %04d-%02d-%02d lies outside 1601-01-01..4500-08-31", name, d->year,
             d->month, d->day);
 }
@@ -114,17 +121,23 @@ static void check_response(const itip_msgctx *msg, const itip_tnef *t, itip_find
 static void check_domains(const itip_msgctx *msg, const itip_tnef *t, itip_findings *out,
                           const char *method)
 {
+    char buf[512];
+    const char *to = NULL;
     size_t i;
 
-    for (i = 0; i < msg->nrcpts; i++) {
-        const char *d = itip_addr_domain(msg->rcpts[i]);
-        if (d != NULL && itip_config_is_non_tnef_domain(msg->cfg, d)) {
-            ADD(ITIP_R_TNEF_TO_NON_TNEF_DOMAIN, ITIP_SEV_WOULD_FAIL, NULL,
-                "TNEF %s to %s, whose domain is on non_tnef_domains: it arrives as an "
-                "unreadable winmail.dat and the meeting is lost", t->msg_class, msg->rcpts[i]);
-            return;                   /* one finding per message part is enough */
-        }
-    }
+    if (msg->cfg->n_non_tnef_domains == 0)
+        return;
+    for (i = 0; i < msg->nrcpts && to == NULL; i++)
+        if (itip_config_is_non_tnef_domain(msg->cfg, itip_addr_domain(msg->rcpts[i])))
+            to = msg->rcpts[i];
+    if (msg->nrcpts == 0 && msg->hdrs->to != NULL &&         /* no envelope: the To: address */
+        itip_header_addr(msg->hdrs->to, buf, sizeof buf) != NULL &&
+        itip_config_is_non_tnef_domain(msg->cfg, itip_addr_domain(buf)))
+        to = buf;
+    if (to != NULL)                   /* one finding per TNEF part is enough */
+        ADD(ITIP_R_TNEF_TO_NON_TNEF_DOMAIN, ITIP_SEV_WOULD_FAIL, NULL,
+            "TNEF %s to %s, whose domain is on non_tnef_domains: it arrives as an unreadable "
+            "winmail.dat and the meeting is lost", t->msg_class, to);
 }
 
 void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t index,
@@ -133,6 +146,7 @@ void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t in
     itip_tnef t;
     itip_tnef_meeting kind;
     const char *method;
+    int complete;
 
     itip_tnef_read(part->data, part->len, &t);
     kind = itip_tnef_meeting_kind(t.msg_class);
@@ -143,10 +157,12 @@ void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t in
     if (t.status != ITIP_TNEF_OK && !part->truncated)
         ADD(ITIP_R_TNEF_CORRUPT, ITIP_SEV_WOULD_FAIL, NULL, "TNEF part %zu (%s, %zu bytes): %s",
             index + 1, t.msg_class, part->len, t.problem);
+    /* a property list not read to its end says nothing about what is absent */
+    complete = t.status == ITIP_TNEF_OK || t.status == ITIP_TNEF_BAD_CHECKSUM;
     check_domains(msg, &t, out, method);
-    if (kind == ITIP_TNEF_MTG_RESPONSE)
+    if (kind == ITIP_TNEF_MTG_RESPONSE && (complete || t.attendee_cc.have))
         check_response(msg, &t, out, method);
-    if (!t.goid.have && !t.clean_goid.have)
+    if (complete && !t.goid.have && !t.clean_goid.have)
         ADD(ITIP_R_VEVENT_MISSING_UID, ITIP_SEV_WOULD_FAIL, "PidLidGlobalObjectId",
             "TNEF %s has neither PidLidGlobalObjectId nor PidLidCleanGlobalObjectId: nothing "
             "correlates it with its meeting", t.msg_class);
@@ -156,12 +172,12 @@ void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t in
         ADD(ITIP_R_SEQUENCE_OUT_OF_RANGE, ITIP_SEV_DEGRADE, "PidLidAppointmentSequence",
             "TNEF PidLidAppointmentSequence is %ld, not a non-negative 32-bit integer",
             (long)t.sequence);
-    check_time(out, method, "PidLidAppointmentStartWhole", &t.start_whole);
-    check_time(out, method, "PidLidAppointmentEndWhole", &t.end_whole);
-    check_time(out, method, "PidLidClipStart", &t.clip_start);
-    check_time(out, method, "PidLidClipEnd", &t.clip_end);
-    check_time(out, method, "PR_START_DATE", &t.pr_start);
-    check_time(out, method, "PR_END_DATE", &t.pr_end);
+    check_time(out, method, "PidLidAppointmentStartWhole", &t.start_whole, ITIP_SEV_WOULD_FAIL);
+    check_time(out, method, "PidLidAppointmentEndWhole", &t.end_whole, ITIP_SEV_WOULD_FAIL);
+    check_time(out, method, "PR_START_DATE", &t.pr_start, ITIP_SEV_WOULD_FAIL);
+    check_time(out, method, "PR_END_DATE", &t.pr_end, ITIP_SEV_WOULD_FAIL);
+    check_time(out, method, "PidLidClipStart", &t.clip_start, ITIP_SEV_DEGRADE);
+    check_time(out, method, "PidLidClipEnd", &t.clip_end, ITIP_SEV_DEGRADE);
     check_dtr(out, method, "attDateStart", &t.date_start);
     check_dtr(out, method, "attDateEnd", &t.date_end);
 }
