@@ -8,7 +8,8 @@ sum of the data bytes mod 65536): attTnefVersion, attOemCodepage, attMessageClas
 class spelling, as Outlook writes it), attDateStart/attDateEnd (DTR), and attMAPIProps
 holding the MAPI properties the rules read (MS-OXCDATA types; named properties of
 PSETID_Meeting and PSETID_Appointment as in MS-OXPROPS).  Damage (truncation, a wrong
-checksum) is applied to the finished stream.  Usage: python3 t/tnef/gen.py [--seeds DIR]
+checksum) is applied to the finished stream.  Also writes t/tnef/response-no-critical-change.eml
+for t/postfix.sh.  Usage: python3 t/tnef/gen.py [--seeds DIR]
 (--seeds: also write the bare streams there, for the fuzz corpus).
 """
 import base64
@@ -234,6 +235,12 @@ def main():
         if seeds:
             with open(os.path.join(seeds, rule + "." + name[:-4] + ".tnef"), "wb") as f:
                 f.write(tnef)
+    # the Postfix test (t/postfix.sh, whose configuration lists legacy.example): a response
+    # without PidLidAttendeeCriticalChange to an Exchange 2003 organizer, to be held
+    with open(os.path.join(TOP, "t", "tnef", "response-no-critical-change.eml"), "w",
+              newline="") as f:
+        f.write(message("tnef.response-no-critical-change", "Larry <larry@legacy.example>",
+                        "Accepted: Quarterly planning", stream(RESP, meeting_props(att_cc=None))))
     for rule, conf in CONF.items():
         if conf:
             with open(os.path.join(TOP, "t", "rules", rule, "test.conf"), "w") as f:
