@@ -158,8 +158,9 @@ sed 's/^/# /' "$T/sent.tnef"
 pf_wait_idle "$T/pf"
 q=$(awk -v f="$TN" '$1 == f { print $NF }' "$T/sent.tnef")
 held_once "$q"; ok $? "TNEF response without PidLidAttendeeCriticalChange ($q): held"
-postcat -c "$T/pf/etc" -hq "$q" 2>/dev/null |
-    grep -q "^X-ITIP-Finding: reply-attendee-critical-change-missing; severity=would-fail; "
+postcat -c "$T/pf/etc" -hq "$q" 2>/dev/null |      # unfolded: the detail makes it long
+    awk '/^[ \t]/ { sub(/^[ \t]+/, " "); printf "%s", $0; next } { printf "\n%s", $0 }' |
+    grep -q "^X-ITIP-Finding: reply-attendee-critical-change-missing; severity=would-fail; TNEF "
 ok $? "TNEF response: X-ITIP-Finding: reply-attendee-critical-change-missing; severity=would-fail"
 [ -z "$(delivered tnef.response-no-critical-change@example.net)" ]; ok $? "the TNEF response was not delivered"
 
