@@ -44,6 +44,7 @@ static const setting schema[] = {
     { "legacy_cdo_domains", T_STRLIST, OFF(legacy_cdo_domains), 0, 0, 0, NULL },
     /* TNEF: recipient domains that cannot read TNEF (tnef-to-non-tnef-domain) */
     { "non_tnef_domains", T_NONTNEF, OFF(non_tnef_domains), 0, 0, 0, NULL },
+    { "tnef_domains", T_NONTNEF, OFF(tnef_domains), 0, 0, 0, NULL },
     { "authserv_id", T_IDLIST, OFF(authserv_ids), 0, 0, 0, NULL },
     { "alias_domains", T_DOMAINSETS, OFF(alias_domains), 0, 0, 0, NULL },
     { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300, NULL },
@@ -303,6 +304,7 @@ void itip_config_free(itip_config *cfg)
     itip_strv_free(cfg->legacy_cdo_domains, cfg->n_legacy_cdo_domains);
     itip_strv_free(cfg->authserv_ids, cfg->n_authserv_ids);
     itip_strv_free(cfg->non_tnef_domains, cfg->n_non_tnef_domains);
+    itip_strv_free(cfg->tnef_domains, cfg->n_tnef_domains);
     itip_strv_free(cfg->alias_domains, cfg->n_alias_domains);
     itip_strv_free(cfg->state.sentinels, cfg->state.n_sentinels);
     free(cfg->notify.local_networks);
@@ -547,25 +549,37 @@ static int load_idlist(loadctx *lc, const setting *def, config_setting_t *s, iti
     return 0;
 }
 
-/* TNEF: non_tnef_domains, a list of domain names (lower-cased). */
+/* TNEF: non_tnef_domains and tnef_domains, lists of domain names (lower-cased). */
 static int load_non_tnef(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
 {
-    int i, n, t = config_setting_type(s);
+    int i, n, t = config_setting_type(s), known = def->offset == OFF(tnef_domains);
+    char ***v = known ? &cfg->tnef_domains : &cfg->non_tnef_domains;
+    size_t *nv = known ? &cfg->n_tnef_domains : &cfg->n_non_tnef_domains;
 
     if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
         return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
     n = config_setting_length(s);
     for (i = 0; i < n; i++) {
         config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-        const char *v = e ? config_setting_get_string(e) : NULL;
-        if (v == NULL)
+        const char *d = e ? config_setting_get_string(e) : NULL;
+        if (d == NULL)
             return fail(lc, e ? e : s, "setting '%s' must be %s", def->name,
                         type_word(def->type));
-        if (*v == '\0' || strchr(v, '@') != NULL || strchr(v, ' ') != NULL)
-            return fail(lc, e, "'%s' in '%s' is not a domain name", v, def->name);
-        if (strv_push(&cfg->non_tnef_domains, &cfg->n_non_tnef_domains, v, 1) < 0)
+        if (*d == '\0' || strchr(d, '@') != NULL || strchr(d, ' ') != NULL)
+            return fail(lc, e, "'%s' in '%s' is not a domain name", d, def->name);
+        if (strv_push(v, nv, d, 1) < 0)
             return fail(lc, e, "out of memory");
     }
+    return 0;
+}
+
+int itip_config_is_tnef_domain(const itip_config *cfg, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; domain != NULL && i < cfg->n_tnef_domains; i++)
+        if (strcasecmp(cfg->tnef_domains[i], domain) == 0)
+            return 1;
     return 0;
 }
 

@@ -18,7 +18,8 @@
  *   sequence-out-of-range                   PidLidAppointmentSequence negative
  *   tnef-to-non-tnef-domain                 an envelope recipient's domain (without an
  *                                           envelope: the To: address's) is on
- *                                           non_tnef_domains
+ *                                           non_tnef_domains; info when it is only not on
+ *                                           tnef_domains
  * When the stream ends early or its property list does not parse, only what was read is
  * judged: the rules about an absent property (C1, B5) are skipped, tnef-corrupt says why.
  * The severities follow the iCalendar counterparts: C1 and C2 are would-fail only when the
@@ -118,26 +119,38 @@ static void check_response(const itip_msgctx *msg, const itip_tnef *t, itip_find
             : "after 4500-08-31");
 }
 
+/* tnef-to-non-tnef-domain: would-fail for a recipient on non_tnef_domains; otherwise info for
+ * one whose domain is not on tnef_domains (not known to read TNEF).  The recipients are the
+ * envelope's, or without an envelope the To: address. */
 static void check_domains(const itip_msgctx *msg, const itip_tnef *t, itip_findings *out,
                           const char *method)
 {
     char buf[512];
-    const char *to = NULL;
+    const char *bad = NULL, *unknown = NULL;
     size_t i;
 
-    if (msg->cfg->n_non_tnef_domains == 0)
-        return;
-    for (i = 0; i < msg->nrcpts && to == NULL; i++)
-        if (itip_config_is_non_tnef_domain(msg->cfg, itip_addr_domain(msg->rcpts[i])))
-            to = msg->rcpts[i];
-    if (msg->nrcpts == 0 && msg->hdrs->to != NULL &&         /* no envelope: the To: address */
-        itip_header_addr(msg->hdrs->to, buf, sizeof buf) != NULL &&
-        itip_config_is_non_tnef_domain(msg->cfg, itip_addr_domain(buf)))
-        to = buf;
-    if (to != NULL)                   /* one finding per TNEF part is enough */
+    for (i = 0; i < msg->nrcpts && bad == NULL; i++) {
+        const char *d = itip_addr_domain(msg->rcpts[i]);
+        if (itip_config_is_non_tnef_domain(msg->cfg, d))
+            bad = msg->rcpts[i];
+        else if (unknown == NULL && !itip_config_is_tnef_domain(msg->cfg, d))
+            unknown = msg->rcpts[i];
+    }
+    if (msg->nrcpts == 0 && msg->hdrs->to != NULL &&
+        itip_header_addr(msg->hdrs->to, buf, sizeof buf) != NULL) {
+        if (itip_config_is_non_tnef_domain(msg->cfg, itip_addr_domain(buf)))
+            bad = buf;
+        else if (!itip_config_is_tnef_domain(msg->cfg, itip_addr_domain(buf)))
+            unknown = buf;
+    }
+    if (bad != NULL)                  /* one finding per TNEF part is enough */
         ADD(ITIP_R_TNEF_TO_NON_TNEF_DOMAIN, ITIP_SEV_WOULD_FAIL, NULL,
             "TNEF %s to %s, whose domain is on non_tnef_domains: it arrives as an unreadable "
-            "winmail.dat and the meeting is lost", t->msg_class, to);
+            "winmail.dat and the meeting is lost", t->msg_class, bad);
+    else if (unknown != NULL)
+        ADD(ITIP_R_TNEF_TO_NON_TNEF_DOMAIN, ITIP_SEV_INFO, NULL,
+            "TNEF %s to %s, whose domain is not on tnef_domains: unless its mail system reads "
+            "winmail.dat, the meeting is lost there", t->msg_class, unknown);
 }
 
 void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t index,

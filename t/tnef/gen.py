@@ -173,8 +173,10 @@ CASES = [
     ("tnef-to-non-tnef-domain", "pos-would-fail-response-winmail-dat-octet-stream.eml", NOTNEF,
      "Accepted: Quarterly planning", resp(klass="IPM.Schedule.Meeting.Resp.Pos"),
      "winmail.dat", "application/octet-stream"),
-    ("tnef-to-non-tnef-domain", "neg-request-to-other-domain.eml", ORG, "Quarterly planning",
+    ("tnef-to-non-tnef-domain", "neg-request-to-tnef-domain.eml", ORG, "Quarterly planning",
      req()),
+    ("tnef-to-non-tnef-domain", "pos-info-request-to-unknown-domain.eml",
+     "Uma <uma@unknown.example>", "Quarterly planning", req()),
     ("tnef-to-non-tnef-domain", "neg-note-to-non-tnef-domain.eml", NOTNEF, "Lunch?", note()),
     ("reply-attendee-critical-change-missing", "pos-would-fail-tnef-response-legacy-organizer.eml",
      LEGACY, "Accepted: Quarterly planning", stream(RESP, meeting_props(att_cc=None))),
@@ -215,8 +217,10 @@ CASES = [
 
 CONF = {
     "tnef-corrupt": None,
-    "tnef-to-non-tnef-domain": "# the domain notnef.example.org cannot read TNEF (winmail.dat)\n"
-                               "non_tnef_domains = [ \"notnef.example.org\" ];\n",
+    "tnef-to-non-tnef-domain": "# the domain notnef.example.org cannot read TNEF (winmail.dat),\n"
+                               "# example.com can\n"
+                               "non_tnef_domains = [ \"notnef.example.org\" ];\n"
+                               "tnef_domains = [ \"example.com\" ];\n",
 }
 
 
