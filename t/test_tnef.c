@@ -475,6 +475,48 @@ static void test_walker(void)
     itip_config_free(cfg);
 }
 
+/* ---- the engine: findings and the METHOD/UID of a TNEF-only message ---- */
+
+static void test_engine(void)
+{
+    itip_config *cfg = itip_config_default();
+    buf s = { 0 };
+    char *msg;
+    itip_engine *e;
+    const char *uid;
+    const itip_findings *f;
+    size_t i;
+    int c1 = 0, other = 0;
+
+    response(&s, "IPM.Microsoft Schedule.MtgRespP", "IPM.Schedule.Meeting.Resp.Pos", 1);
+    s.n -= 2;                                /* drop attMAPIProps' checksum and ... */
+    s.b[s.n - 1] ^= 1;                       /* ... damage its last data byte */
+    put16(&s, 0);
+    msg = wrap(s.b, s.n, "application/ms-tnef", "winmail.dat");
+    e = itip_engine_new(cfg);
+    itip_engine_feed(e, msg, strlen(msg));
+    ok(itip_engine_finish(e) == 0, "engine: a TNEF response with a bad checksum");
+    f = itip_engine_findings(e);
+    for (i = 0; i < f->n; i++) {
+        if (f->v[i].rule == ITIP_R_TNEF_CORRUPT && f->v[i].part == -1 &&
+            strcmp(f->v[i].component, "TNEF") == 0 && strncmp(f->v[i].detail, "TNEF", 4) == 0)
+            c1++;
+        else if (f->v[i].rule != ITIP_R_TNEF_TO_NON_TNEF_DOMAIN)
+            other++;
+    }
+    ok(c1 == 1 && other == 0, "one tnef-corrupt finding (part -1, component TNEF), nothing else "
+       "(the properties, critical change included, were read)");
+    is_str(itip_engine_method(e), "REPLY", "METHOD of a TNEF-only response: REPLY");
+    uid = itip_engine_uid(e);
+    ok(uid != NULL && strlen(uid) == 120 && strncmp(uid, "040000008200E00074C5B7101A82E008", 32)
+       == 0, "UID: the GlobalObjectId in upper-case hex (%s)", uid ? uid : "(null)");
+    is_int(itip_engine_calendar_parts(e), 0, "no calendar part");
+    itip_engine_free(e);
+    free(msg);
+    free(s.b);
+    itip_config_free(cfg);
+}
+
 /* ---- the corpus ---- */
 
 typedef struct { char path[256], rule[64]; int seen; } expect;
@@ -600,6 +642,7 @@ int main(void)
     test_kinds();
     test_goid();
     test_walker();
+    test_engine();
     test_corpus(srcdir ? srcdir : "..");
     return done_testing();
 }

@@ -21,7 +21,7 @@
 #define ITIP_TNEF_MAX_ATTRS 10000   /* attributes read; more is a problem (ITIP_TNEF_LIMIT) */
 #define ITIP_TNEF_MAX_PROPS 10000   /* MAPI properties of one attMAPIProps */
 #define ITIP_TNEF_MAX_VALUES 100000 /* values of one multi-valued property */
-#define ITIP_TNEF_GOID_KEEP 64      /* leading bytes of a GlobalObjectId kept for the checks */
+#define ITIP_TNEF_GOID_KEEP 256     /* leading bytes of a GlobalObjectId kept (checks, UID) */
 
 typedef enum {
     ITIP_TNEF_OK = 0,

@@ -15,8 +15,12 @@
 #include "base/findings.h"
 #include "rules/calendar.h"
 
-/* Checks TNEF part number INDEX (of the message's TNEF parts) of MSG. */
-void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t index,
-                     itip_findings *out);
+/* Checks TNEF part number INDEX (of the message's TNEF parts) of MSG.  When SUM is not NULL and
+ * has no METHOD/UID yet, a meeting object fills them (for headers and logs): REQUEST, REPLY or
+ * CANCEL, and the UID Exchange gives the meeting in iCalendar, the upper-case hex of
+ * PidLidCleanGlobalObjectId (else PidLidGlobalObjectId) when that is a valid one.  0, or -1
+ * when out of memory. */
+int itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t index,
+                    itip_findings *out, itip_partsummary *sum);
 
 #endif

@@ -540,8 +540,10 @@ int itip_engine_finish(itip_engine *e)
         }
     }
     free(parts);
-    for (i = 0; rc == 0 && !e->bare && i < itip_mime_tnefpart_count(e->mime); i++)
-        itip_check_tnef(&msg, itip_mime_tnefpart(e->mime, i), i, &e->findings);   /* TNEF */
+    for (i = 0; rc == 0 && !e->bare && i < itip_mime_tnefpart_count(e->mime); i++)   /* TNEF */
+        if (itip_check_tnef(&msg, itip_mime_tnefpart(e->mime, i), i, &e->findings,
+                            &e->summary) < 0)
+            rc = oom(e);
     if (e->work != NULL && e->work->failed)
         state_failed(e);
     if (e->findings.oom && rc == 0) {

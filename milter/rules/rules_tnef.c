@@ -26,6 +26,8 @@
  * recipient (the organizer of a response) is on legacy_cdo_domains.
  */
 #include "ac-config.h"
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "base/config.h"
 #include "mime/tnef.h"
@@ -153,8 +155,27 @@ static void check_domains(const itip_msgctx *msg, const itip_tnef *t, itip_findi
             "winmail.dat, the meeting is lost there", t->msg_class, unknown);
 }
 
-void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t index,
-                     itip_findings *out)
+/* METHOD and UID for headers and logs, where no calendar part gave them.  0 or -1. */
+static int summarise(const itip_tnef *t, const char *method, itip_partsummary *sum)
+{
+    const itip_tnef_bin *g = t->clean_goid.have ? &t->clean_goid : &t->goid;
+    size_t i;
+
+    if (sum == NULL || sum->method != NULL || sum->uid != NULL || method == NULL)
+        return 0;
+    if ((sum->method = strdup(method)) == NULL)
+        return -1;
+    if (!g->have || g->len > ITIP_TNEF_GOID_KEEP || itip_tnef_goid_problem(g) != NULL)
+        return 0;
+    if ((sum->uid = malloc(g->len * 2 + 1)) == NULL)
+        return -1;
+    for (i = 0; i < g->len; i++)
+        snprintf(sum->uid + 2 * i, 3, "%02X", g->head[i]);
+    return 0;
+}
+
+int itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t index,
+                    itip_findings *out, itip_partsummary *sum)
 {
     itip_tnef t;
     itip_tnef_meeting kind;
@@ -164,7 +185,7 @@ void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t in
     itip_tnef_read(part->data, part->len, &t);
     kind = itip_tnef_meeting_kind(t.msg_class);
     if (kind == ITIP_TNEF_NOT_MEETING)
-        return;
+        return 0;
     method = kind == ITIP_TNEF_MTG_REQUEST ? "REQUEST" : kind == ITIP_TNEF_MTG_RESPONSE ? "REPLY"
            : kind == ITIP_TNEF_MTG_CANCEL ? "CANCEL" : NULL;
     if (t.status != ITIP_TNEF_OK && !part->truncated)
@@ -193,4 +214,5 @@ void itip_check_tnef(const itip_msgctx *msg, const itip_calpart *part, size_t in
     check_time(out, method, "PidLidClipEnd", &t.clip_end, ITIP_SEV_DEGRADE);
     check_dtr(out, method, "attDateStart", &t.date_start);
     check_dtr(out, method, "attDateEnd", &t.date_end);
+    return summarise(&t, method, sum);
 }
