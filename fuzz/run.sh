@@ -17,7 +17,7 @@ BLD=${2:?usage: run.sh SRCDIR BUILDDIR [SECONDS] [HARNESS...]}
 SECS=${3:-60}
 shift 2
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- fuzz_mime fuzz_ical fuzz_config fuzz_restrict
+[ $# -gt 0 ] || set -- fuzz_mime fuzz_ical fuzz_config fuzz_restrict fuzz_tnef
 F="$BLD/fuzz"
 
 sh "$SRC/fuzz/seeds.sh" "$SRC" "$F/seeds" || exit 2
@@ -27,6 +27,7 @@ for h in "$@"; do
     case $h in
     fuzz_mime) maxlen=65536 ;;
     fuzz_ical|fuzz_restrict) maxlen=32768 ;;
+    fuzz_tnef) maxlen=16384 ;;
     *) maxlen=4096 ;;
     esac
     dict=

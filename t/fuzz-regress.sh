@@ -16,7 +16,7 @@ R="$top_srcdir/t/fuzz-regress"
 LSAN_OPTIONS=suppressions="$top_srcdir/fuzz/lsan.supp":print_suppressions=0
 export LSAN_OPTIONS
 
-for h in mime ical config restrict; do
+for h in mime ical config restrict tnef; do
     bin="$top_builddir/t/fuzz_replay_$h"
     [ -x "$bin" ] || skip_all "$bin was not built"
 done
@@ -32,7 +32,7 @@ replay() { # replay HARNESS FILE...: runs the replay program, its output in $T
 
 T=$(mktemp /tmp/itip-fuzzreg.XXXXXX)
 trap 'rm -f "$T"' EXIT
-for h in mime ical config restrict; do
+for h in mime ical config restrict tnef; do
     nreg=0
     for f in "$R/fuzz_$h"/*; do
         [ -f "$f" ] || continue
@@ -44,6 +44,7 @@ for h in mime ical config restrict; do
     mime) seeds=$(find "$top_srcdir/t" "$top_srcdir/samples" -name '*.eml' -type f | sort) ;;
     ical|restrict) seeds=$(find "$top_srcdir/t" -name '*.ics' -type f | sort) ;;
     config) seeds=$(find "$top_srcdir/t" "$top_srcdir/samples" "$top_srcdir/etc" -name '*.conf' -type f | sort) ;;
+    tnef) seeds=$(find "$top_srcdir/t" -name '*.tnef' -type f | sort) ;;
     esac
     # shellcheck disable=SC2086
     set -- $seeds

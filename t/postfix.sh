@@ -8,8 +8,9 @@
 # are delivered with X-ITIP-Result: pass; plain mail is delivered with a byte-identical body
 # and no header of ours, forged copies removed; reject and tempfail reach the SMTP client;
 # no ~40 ms Nagle/delayed-ACK stall per message over TCP (TCP_NODELAY, no-op callbacks);
-# a unix socket made with socket_mode/socket_group under umask 077 works for smtpd; with the
-# milter stopped the client gets 4xx.  Needs root and the postfix package; TAP output.
+# a TNEF (winmail.dat) response without PidLidAttendeeCriticalChange to a legacy organizer is
+# held with its finding; a unix socket made with socket_mode/socket_group under umask 077 works
+# for smtpd; with the milter stopped the client gets 4xx.  Needs root and the postfix package; TAP output.
 # With ITIP_VALGRIND=1 (t/postfix-valgrind.sh) the milter runs under valgrind memcheck: the
 # same scenario, but the latency bounds are skipped (valgrind is ~50x slower), the milter is
 # stopped with SIGTERM and given time to exit, and each valgrind log must show zero errors and
@@ -148,6 +149,20 @@ done
 q=$(awk -v f="$H/padding-70k.eml" '$1 == f { print $NF }' "$T/sent.hostile")
 postcat -c "$T/pf/etc" -hq "$q" 2>/dev/null | grep -q "^X-ITIP-Finding: mime-structure-unparsed; severity=would-fail; "
 ok $? "padding past what the walker follows: X-ITIP-Finding: mime-structure-unparsed"
+
+# ---- TNEF (issue 15): a winmail.dat response without PidLidAttendeeCriticalChange to an
+# organizer on legacy_cdo_domains is held with its finding (t/tnef/gen.py made the message) ----
+TN="$top_srcdir/t/tnef/response-no-critical-change.eml"
+send "$TN" >"$T/sent.tnef" 2>&1
+sed 's/^/# /' "$T/sent.tnef"
+pf_wait_idle "$T/pf"
+q=$(awk -v f="$TN" '$1 == f { print $NF }' "$T/sent.tnef")
+held_once "$q"; ok $? "TNEF response without PidLidAttendeeCriticalChange ($q): held"
+postcat -c "$T/pf/etc" -hq "$q" 2>/dev/null |      # unfolded: the detail makes it long
+    awk '/^[ \t]/ { sub(/^[ \t]+/, " "); printf "%s", $0; next } { printf "\n%s", $0 }' |
+    grep -q "^X-ITIP-Finding: reply-attendee-critical-change-missing; severity=would-fail; TNEF "
+ok $? "TNEF response: X-ITIP-Finding: reply-attendee-critical-change-missing; severity=would-fail"
+[ -z "$(delivered tnef.response-no-critical-change@example.net)" ]; ok $? "the TNEF response was not delivered"
 
 # ---- 100,000 headers: answered once and in time (no round trip per header) ----
 "$PY" - "$T/many.eml" <<'PYEOF'

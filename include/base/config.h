@@ -107,6 +107,10 @@ typedef struct itip_config {
     int learn_legacy_cdo;           /* learn CDO organizers' domains in the store (true) */
     char **authserv_ids;            /* authserv_id: Authentication-Results ids we trust */
     size_t n_authserv_ids;
+    char **non_tnef_domains;        /* TNEF: lower-case, recipients that cannot read TNEF */
+    size_t n_non_tnef_domains;
+    char **tnef_domains;            /* TNEF: lower-case, recipients known to read TNEF */
+    size_t n_tnef_domains;
     char **alias_domains;           /* alias_domains: lower-case sets, each ended by NULL */
     size_t n_alias_domains;         /* entries of alias_domains, the NULLs included */
     long clock_skew_tolerance;      /* seconds (300) */
@@ -158,6 +162,10 @@ int itip_config_is_legacy_domain(const itip_config *cfg, const char *domain);
 
 /* True if DOMAIN (case-insensitive) is listed in modern_domains. */
 int itip_config_is_modern_domain(const itip_config *cfg, const char *domain);
+/* TNEF: true if DOMAIN (case-insensitive) is listed in non_tnef_domains. */
+int itip_config_is_non_tnef_domain(const itip_config *cfg, const char *domain);
+/* TNEF: true if DOMAIN (case-insensitive) is listed in tnef_domains. */
+int itip_config_is_tnef_domain(const itip_config *cfg, const char *domain);
 
 /* True if domains A and B are the same (case-insensitive) or listed in one set of
  * alias_domains. */

@@ -38,6 +38,8 @@ typedef struct {
                                  analysis sees the whole part, not the text before a NUL) */
     unsigned long long body_start, body_end; /* offsets of the encoded body in the stream */
     unsigned long long hdr_start; /* offset of the part's header block (0: the message's) */
+    int tnef;                 /* a TNEF part (itip_mime_is_tnef): data is the decoded bytes,
+                                 not converted, NULs kept; kept apart from calendar parts */
 } itip_calpart;
 
 /* Authentication-Results fields kept, from the top of the header block: the ones this site's
@@ -77,6 +79,10 @@ int itip_mime_finish(itip_mime *m);
 
 size_t itip_mime_calpart_count(const itip_mime *m);
 const itip_calpart *itip_mime_calpart(const itip_mime *m, size_t i);
+/* TNEF parts (application/ms-tnef, winmail.dat), kept like calendar parts, under the same
+ * max_calendar_part_size and max_calendar_parts caps, but in their own list. */
+size_t itip_mime_tnefpart_count(const itip_mime *m);
+const itip_calpart *itip_mime_tnefpart(const itip_mime *m, size_t i);
 size_t itip_mime_part_count(const itip_mime *m);          /* all parts seen, containers too */
 const itip_msghdrs *itip_mime_headers(const itip_mime *m);
 int itip_mime_headers_done(const itip_mime *m);           /* top-level header block complete */
@@ -94,5 +100,10 @@ void itip_calpart_clear(itip_calpart *p);
 /* True if TYPE (lower-case) or FILENAME marks iCalendar data: text/calendar, application/ics,
  * text/x-vcalendar, or a name ending in .ics / .vcs (case-insensitive). */
 int itip_mime_is_calendar(const char *type, const char *filename, int *by_type);
+
+/* True if TYPE (lower-case) or FILENAME marks a TNEF stream: application/ms-tnef or
+ * application/vnd.ms-tnef, or a file named winmail.dat (case-insensitive) under a type that is
+ * not text, multipart or message. */
+int itip_mime_is_tnef(const char *type, const char *filename);
 
 #endif

@@ -22,7 +22,8 @@
 
 typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
                T_ACTIONS, T_GROUP, T_IDLIST, T_DOMAINSETS, T_SENTINELS, T_NETLIST,
-               T_ACTIONSET, T_SEVSET } setting_type;
+               T_ACTIONSET, T_SEVSET,
+               T_NONTNEF /* non_tnef_domains (TNEF) */ } setting_type;
 
 typedef struct {
     const char *name;
@@ -44,6 +45,9 @@ static const setting schema[] = {
     { "legacy_cdo_domains", T_STRLIST, OFF(legacy_cdo_domains), 0, 0, 0, NULL },
     { "modern_domains", T_STRLIST, OFF(modern_domains), 0, 0, 0, NULL },
     { "learn_legacy_cdo", T_BOOL, OFF(learn_legacy_cdo), 0, 1, 1, NULL },
+    /* TNEF: recipient domains that cannot read TNEF (tnef-to-non-tnef-domain) */
+    { "non_tnef_domains", T_NONTNEF, OFF(non_tnef_domains), 0, 0, 0, NULL },
+    { "tnef_domains", T_NONTNEF, OFF(tnef_domains), 0, 0, 0, NULL },
     { "authserv_id", T_IDLIST, OFF(authserv_ids), 0, 0, 0, NULL },
     { "alias_domains", T_DOMAINSETS, OFF(alias_domains), 0, 0, 0, NULL },
     { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300, NULL },
@@ -309,6 +313,8 @@ void itip_config_free(itip_config *cfg)
     itip_strv_free(cfg->legacy_cdo_domains, cfg->n_legacy_cdo_domains);
     itip_strv_free(cfg->modern_domains, cfg->n_modern_domains);
     itip_strv_free(cfg->authserv_ids, cfg->n_authserv_ids);
+    itip_strv_free(cfg->non_tnef_domains, cfg->n_non_tnef_domains);
+    itip_strv_free(cfg->tnef_domains, cfg->n_tnef_domains);
     itip_strv_free(cfg->alias_domains, cfg->n_alias_domains);
     itip_strv_free(cfg->state.sentinels, cfg->state.n_sentinels);
     free(cfg->notify.local_networks);
@@ -436,6 +442,7 @@ static const char *type_word(setting_type t)
     case T_INT: case T_SIZE: return "an integer";
     case T_STRLIST: return "a list of strings";
     case T_IDLIST: return "a string or a list of strings";
+    case T_NONTNEF: return "a list of domain names";
     case T_NETLIST: return "a list of networks such as \"192.0.2.0/24\" or \"2001:db8::/32\"";
     case T_ACTIONSET: return "a list of actions (\"log\", \"tag\", \"repair\", \"quarantine\", "
                              "\"tempfail\", \"reject\")";
@@ -569,6 +576,50 @@ static int load_idlist(loadctx *lc, const setting *def, config_setting_t *s, iti
         if (strv_push(&cfg->authserv_ids, &cfg->n_authserv_ids, v, 0) < 0)
             return fail(lc, e, "out of memory");
     }
+    return 0;
+}
+
+/* TNEF: non_tnef_domains and tnef_domains, lists of domain names (lower-cased). */
+static int load_non_tnef(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
+{
+    int i, n, t = config_setting_type(s), known = def->offset == OFF(tnef_domains);
+    char ***v = known ? &cfg->tnef_domains : &cfg->non_tnef_domains;
+    size_t *nv = known ? &cfg->n_tnef_domains : &cfg->n_non_tnef_domains;
+
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
+    n = config_setting_length(s);
+    for (i = 0; i < n; i++) {
+        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *d = e ? config_setting_get_string(e) : NULL;
+        if (d == NULL)
+            return fail(lc, e ? e : s, "setting '%s' must be %s", def->name,
+                        type_word(def->type));
+        if (*d == '\0' || strchr(d, '@') != NULL || strchr(d, ' ') != NULL)
+            return fail(lc, e, "'%s' in '%s' is not a domain name", d, def->name);
+        if (strv_push(v, nv, d, 1) < 0)
+            return fail(lc, e, "out of memory");
+    }
+    return 0;
+}
+
+int itip_config_is_tnef_domain(const itip_config *cfg, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; domain != NULL && i < cfg->n_tnef_domains; i++)
+        if (strcasecmp(cfg->tnef_domains[i], domain) == 0)
+            return 1;
+    return 0;
+}
+
+int itip_config_is_non_tnef_domain(const itip_config *cfg, const char *domain)
+{
+    size_t i;
+
+    for (i = 0; domain != NULL && i < cfg->n_non_tnef_domains; i++)
+        if (strcasecmp(cfg->non_tnef_domains[i], domain) == 0)
+            return 1;
     return 0;
 }
 
@@ -843,6 +894,7 @@ static int load_setting(loadctx *lc, const setting *def, config_setting_t *s, it
     case T_INT: case T_SIZE: return load_number(lc, def, s, cfg);
     case T_STRLIST: return load_domains(lc, def, s, cfg);
     case T_IDLIST: return load_idlist(lc, def, s, cfg);
+    case T_NONTNEF: return load_non_tnef(lc, def, s, cfg);
     case T_NETLIST: return load_netlist(lc, def, s, cfg);
     case T_ACTIONSET: case T_SEVSET: return load_nameset(lc, def, s, cfg);
     case T_DOMAINSETS: return load_domainsets(lc, def, s, cfg);

@@ -17,6 +17,7 @@
 #include <libical/ical.h>
 #include "rules/calendar.h"
 #include "rules/calutil.h"
+#include "rules/tnef_rules.h"
 #include "engine/engine.h"
 #include "mime/mime.h"
 #include "mime/mimehdr.h"
@@ -548,6 +549,10 @@ int itip_engine_finish(itip_engine *e)
         }
     }
     free(parts);
+    for (i = 0; rc == 0 && !e->bare && i < itip_mime_tnefpart_count(e->mime); i++)   /* TNEF */
+        if (itip_check_tnef(&msg, itip_mime_tnefpart(e->mime, i), i, &e->findings,
+                            &e->summary) < 0)
+            rc = oom(e);
     if (e->work != NULL && e->work->failed)
         state_failed(e);
     if (e->findings.oom && rc == 0) {

@@ -30,7 +30,8 @@
  * max_header_size bytes: the bound of the header field the boundary came from. */
 #define BLINE_MAX(m) ((m)->lim->max_header_size)
 
-enum { LIM_DEPTH, LIM_PARTS, LIM_HEADER, LIM_HEADERS, LIM_CALSIZE, LIM_CALPARTS, LIM_COUNT };
+enum { LIM_DEPTH, LIM_PARTS, LIM_HEADER, LIM_HEADERS, LIM_CALSIZE, LIM_CALPARTS, LIM_TNEFSIZE,
+       LIM_TNEFPARTS, LIM_COUNT };
 enum { ST_HEADERS, ST_BODY };
 enum { EOL_NONE = 0, EOL_LF, EOL_CR, EOL_CRLF };
 
@@ -94,6 +95,8 @@ struct itip_mime {
     calcur c;
     itip_calpart *cal;
     size_t ncal, acal;
+    itip_calpart *tnef;                /* TNEF parts, apart from the calendar parts */
+    size_t ntnef, atnef;
     size_t nparts;
     itip_msghdrs hdrs;
     int headers_done;
@@ -138,6 +141,14 @@ static void limit_hit(itip_mime *m, int which)
     default:
         LIMIT_FINDING(m, -1, "max_calendar_parts (%zu) reached: further calendar parts were "
                       "not examined", l->max_calendar_parts);
+        break;
+    case LIM_TNEFSIZE:
+        LIMIT_FINDING(m, -1, "max_calendar_part_size (%zu) reached: TNEF part %zu was "
+                      "truncated", l->max_calendar_part_size, m->ntnef);
+        break;
+    case LIM_TNEFPARTS:
+        LIMIT_FINDING(m, -1, "max_calendar_parts (%zu) reached: further TNEF parts were not "
+                      "examined", l->max_calendar_parts);
         break;
     }
 }
@@ -217,14 +228,25 @@ int itip_mime_is_calendar(const char *type, const char *filename, int *by_type)
                       strcasecmp(filename + n - 4, ".vcs") == 0);
 }
 
-/* ---- the calendar part being collected ---- */
+int itip_mime_is_tnef(const char *type, const char *filename)
+{
+    if (type && (strcmp(type, "application/ms-tnef") == 0 ||
+                 strcmp(type, "application/vnd.ms-tnef") == 0))
+        return 1;
+    if (filename == NULL || strcasecmp(filename, "winmail.dat") != 0)
+        return 0;
+    return type == NULL || (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0
+                            && strncmp(type, "message/", 8) != 0);
+}
+
+/* ---- the calendar (or TNEF) part being collected ---- */
 
 static void cal_result(itip_mime *m, int r)
 {
     if (r == ITIP_DECODE_FULL && !m->c.p.truncated) {
         m->c.p.truncated = 1;
         m->c.stop = 1;
-        limit_hit(m, LIM_CALSIZE);
+        limit_hit(m, m->c.p.tnef ? LIM_TNEFSIZE : LIM_CALSIZE);
     } else if (r == ITIP_DECODE_NOMEM)
         m->oom = 1;
 }
@@ -259,8 +281,9 @@ static void cal_break(itip_mime *m, int kind)
 {
     static const char *const raw[] = { "", "\n", "\r", "\r\n" };
 
-    if (m->c.p.cte == ITIP_CTE_UNKNOWN)
-        cal_put(m, raw[kind], strlen(raw[kind]));
+    if (m->c.p.cte == ITIP_CTE_UNKNOWN ||
+        (m->c.p.tnef && m->c.p.cte != ITIP_CTE_BASE64 && m->c.p.cte != ITIP_CTE_QP))
+        cal_put(m, raw[kind], strlen(raw[kind]));      /* binary TNEF: bytes as received */
     else
         cal_put(m, "\n", 1);
 }
@@ -305,15 +328,18 @@ static void cal_begin(itip_mime *m, const char *type, const itip_mime_field *ct,
 
 static int cal_store(itip_mime *m)
 {
-    if (m->ncal == m->acal) {
-        size_t na = m->acal ? m->acal * 2 : 4;
-        itip_calpart *v = realloc(m->cal, na * sizeof *v);
+    itip_calpart **vp = m->c.p.tnef ? &m->tnef : &m->cal;
+    size_t *np = m->c.p.tnef ? &m->ntnef : &m->ncal, *ap = m->c.p.tnef ? &m->atnef : &m->acal;
+
+    if (*np == *ap) {
+        size_t na = *ap ? *ap * 2 : 4;
+        itip_calpart *v = realloc(*vp, na * sizeof *v);
         if (v == NULL)
             return -1;
-        m->cal = v;
-        m->acal = na;
+        *vp = v;
+        *ap = na;
     }
-    m->cal[m->ncal++] = m->c.p;
+    (*vp)[(*np)++] = m->c.p;
     memset(&m->c.p, 0, sizeof m->c.p);
     return 0;
 }
@@ -331,12 +357,13 @@ static void cal_end(itip_mime *m, unsigned long long body_end)
     c->p.decode_errors = c->p.cte == ITIP_CTE_BASE64 ? c->b64.errors
                        : c->p.cte == ITIP_CTE_QP ? c->qp.errors
                        : c->p.cte == ITIP_CTE_UNKNOWN;
-    r = itip_charset_to_utf8(&c->data, c->p.charset, c->p.truncated);
+    r = c->p.tnef ? 0 : itip_charset_to_utf8(&c->data, c->p.charset, c->p.truncated);
     if (r < 0)
         m->oom = 1;
     c->p.charset_failed = r == 1;
     c->p.data = itip_strbuf_detach(&c->data, &c->p.len);
-    itip_calpart_strip_nul(&c->p);
+    if (!c->p.tnef)
+        itip_calpart_strip_nul(&c->p);
     if (c->p.data == NULL || m->oom || cal_store(m) < 0) {
         m->oom = 1;
         itip_calpart_clear(&c->p);
@@ -565,18 +592,23 @@ static void start_leaf(itip_mime *m, const char *type, const itip_mime_field *ct
                        const itip_mime_field *cd, itip_cte cte, unsigned long long body_start)
 {
     char *filename = part_filename(m, ct, cd);
-    int by_type;
+    int by_type, tnef = 0;
 
-    if (m->oom || !itip_mime_is_calendar(type, filename, &by_type)) {
+    if (m->oom || (!itip_mime_is_calendar(type, filename, &by_type) &&
+                   !(tnef = itip_mime_is_tnef(type, filename)))) {
         free(filename);
         return;
     }
-    if (m->ncal >= m->lim->max_calendar_parts) {
-        limit_hit(m, LIM_CALPARTS);
+    if ((tnef ? m->ntnef : m->ncal) >= m->lim->max_calendar_parts) {
+        limit_hit(m, tnef ? LIM_TNEFPARTS : LIM_CALPARTS);
         free(filename);
         return;
     }
+    if (tnef)
+        by_type = strcmp(type, "application/ms-tnef") == 0 ||
+                  strcmp(type, "application/vnd.ms-tnef") == 0;
     cal_begin(m, type, ct, cd, cte, filename, by_type, body_start);
+    m->c.p.tnef = tnef;
 }
 
 static int is_message_type(const char *t)
@@ -1008,6 +1040,9 @@ void itip_mime_free(itip_mime *m)
     for (i = 0; i < m->ncal; i++)
         itip_calpart_clear(&m->cal[i]);
     free(m->cal);
+    for (i = 0; i < m->ntnef; i++)
+        itip_calpart_clear(&m->tnef[i]);
+    free(m->tnef);
     t = &m->hdrs;
     free(t->from);
     free(t->sender);
@@ -1078,6 +1113,16 @@ size_t itip_mime_calpart_count(const itip_mime *m)
 const itip_calpart *itip_mime_calpart(const itip_mime *m, size_t i)
 {
     return i < m->ncal ? &m->cal[i] : NULL;
+}
+
+size_t itip_mime_tnefpart_count(const itip_mime *m)
+{
+    return m->ntnef;
+}
+
+const itip_calpart *itip_mime_tnefpart(const itip_mime *m, size_t i)
+{
+    return i < m->ntnef ? &m->tnef[i] : NULL;
 }
 
 size_t itip_mime_part_count(const itip_mime *m)
