@@ -231,10 +231,25 @@ static void check_reply_target(itip_calctx *c, icalcomponent *ev)
 /* ---- request-recipient-not-attendee ---- */
 
 typedef struct {
-    const char *v[MAX_ATTENDEES];
-    size_t n;
+    const char **v;             /* cap entries, sized to the part's people (at most
+                                   MAX_ATTENDEES) */
+    size_t n, cap;
     int truncated;
 } addrset;
+
+/* ATTENDEE and ORGANIZER properties of the part's components. */
+static size_t count_people(itip_calctx *c)
+{
+    icalcompiter it;
+    icalcomponent *k;
+    size_t n = 0;
+
+    for (it = icalcomponent_begin_component(c->vcal, ICAL_ANY_COMPONENT);
+         (k = icalcompiter_deref(&it)) != NULL; icalcompiter_next(&it))
+        n += (size_t)icalcomponent_count_properties(k, ICAL_ATTENDEE_PROPERTY) +
+             (size_t)icalcomponent_count_properties(k, ICAL_ORGANIZER_PROPERTY);
+    return n;
+}
 
 /* ATTENDEE and ORGANIZER addresses (and their SENT-BY) of every component of the part. */
 static void collect_people(itip_calctx *c, addrset *s)
@@ -255,7 +270,7 @@ static void collect_people(itip_calctx *c, addrset *s)
                 continue;
             a = cal_addr(kind == ICAL_ATTENDEE_PROPERTY ? icalproperty_get_attendee(p)
                                                         : icalproperty_get_organizer(p));
-            if (s->n + 2 > MAX_ATTENDEES) {
+            if (s->n + 2 > s->cap) {
                 s->truncated = 1;
                 return;
             }
@@ -270,12 +285,20 @@ static void collect_people(itip_calctx *c, addrset *s)
 static void check_request_recipients(itip_calctx *c, icalcomponent *ev)
 {
     const itip_msgctx *m = c->msg;
-    addrset *s;
+    addrset set, *s = &set;
     char list[256];
     size_t i, j, n = 0;
 
-    if (m->nrcpts == 0 || (s = calloc(1, sizeof *s)) == NULL)
+    if (m->nrcpts == 0)
         return;
+    memset(s, 0, sizeof *s);
+    s->cap = 2 * count_people(c) + 2;
+    if (s->cap > MAX_ATTENDEES)
+        s->cap = MAX_ATTENDEES;
+    if ((s->v = calloc(s->cap, sizeof *s->v)) == NULL) {
+        c->out->oom = 1;
+        return;
+    }
     collect_people(c, s);
     list[0] = '\0';
     for (i = 0; i < m->nrcpts && !s->truncated; i++) {
@@ -294,7 +317,7 @@ static void check_request_recipients(itip_calctx *c, icalcomponent *ev)
                   "which only an Exchange organizer learns of%s", list,
                   n > MAX_NAMED ? " and others" : "",
                   m->envelope == ITIP_ENV_HEADERS ? " (envelope from the delivery headers)" : "");
-    free(s);
+    free(s->v);
 }
 
 /* ---- organizer-not-sender ---- */

@@ -133,12 +133,23 @@ static int by_addr(const void *a, const void *b)
     return strcasecmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void check_duplicates(sstate *s, icalcomponent *k, const char **buf)
+/* Sized to the component's ATTENDEEs (at most MAX_PEOPLE), so that a message never holds more
+ * memory than its own size calls for. */
+static void check_duplicates(sstate *s, icalcomponent *k)
 {
     icalproperty *p;
-    size_t n = 0, i;
+    size_t n = 0, i, want = (size_t)icalcomponent_count_properties(k, ICAL_ATTENDEE_PROPERTY);
+    const char **buf;
 
-    for (p = icalcomponent_get_first_property(k, ICAL_ATTENDEE_PROPERTY); p != NULL && n < MAX_PEOPLE;
+    if (want < 2)
+        return;
+    if (want > MAX_PEOPLE)
+        want = MAX_PEOPLE;
+    if ((buf = malloc(want * sizeof *buf)) == NULL) {
+        s->c->out->oom = 1;
+        return;
+    }
+    for (p = icalcomponent_get_first_property(k, ICAL_ATTENDEE_PROPERTY); p != NULL && n < want;
          p = icalcomponent_get_next_property(k, ICAL_ATTENDEE_PROPERTY)) {
         const char *v = icalproperty_get_attendee(p), *a;
         if (v == NULL || *v == '\0')
@@ -146,9 +157,8 @@ static void check_duplicates(sstate *s, icalcomponent *k, const char **buf)
         a = itip_mailto(v);
         buf[n++] = a ? a : v;
     }
-    if (n < 2)
-        return;
-    qsort(buf, n, sizeof *buf, by_addr);
+    if (n >= 2)
+        qsort(buf, n, sizeof *buf, by_addr);
     for (i = 1; i < n; i++)
         if (strcasecmp(buf[i - 1], buf[i]) == 0) {
             if (take(s, ITIP_R_ATTENDEE_DUPLICATE))
@@ -156,8 +166,9 @@ static void check_duplicates(sstate *s, icalcomponent *k, const char **buf)
                           "ATTENDEE %.*s is listed more than once: Exchange-style conversion "
                           "makes two recipients of one person and tracks only one",
                           VALUE_SHOWN, buf[i]);
-            return;
+            break;
         }
+    free(buf);
 }
 
 /* ---- masters and overrides by UID ---- */
@@ -238,8 +249,8 @@ static int by_when(const void *a, const void *b)
 }
 
 typedef struct {
-    dateval *ex;            /* EXDATE values (first MAX_DATES) */
-    size_t nex_kept;
+    dateval *ex;            /* EXDATE values (the first cap of them) */
+    size_t nex_kept, cap;   /* cap: the EXDATEs counted, at most MAX_DATES */
     long nex, nrd, nover_new;
 } series_dates;
 
@@ -254,7 +265,7 @@ static void read_dates(sstate *s, icalcomponent *m, series_dates *d, const datev
          p = icalcomponent_get_next_property(m, ICAL_EXDATE_PROPERTY)) {
         dateval v;
         d->nex++;
-        if (d->nex_kept >= MAX_DATES)
+        if (d->nex_kept >= d->cap)
             continue;
         dateval_of(s->c, p, icalproperty_get_exdate(p), &v);
         d->ex[d->nex_kept++] = v;
@@ -282,7 +293,8 @@ static void match_overrides(sstate *s, const char *uid, series_dates *d)
     itip_calctx *c = s->c;
     size_t i;
 
-    qsort(d->ex, d->nex_kept, sizeof *d->ex, by_when);
+    if (d->nex_kept > 1)
+        qsort(d->ex, d->nex_kept, sizeof *d->ex, by_when);
     for (i = 0; i < c->nuids; i++) {
         icalcomponent *k = c->uids[i].comp;
         const char *u = uid_of(&c->uids[i]);
@@ -294,7 +306,8 @@ static void match_overrides(sstate *s, const char *uid, series_dates *d)
             continue;
         dateval_of(c, rid, icalproperty_get_recurrenceid(rid), &r);
         if (r.ok && !r.t.is_date) {
-            dateval *f = bsearch(&r, d->ex, d->nex_kept, sizeof *d->ex, by_when);
+            dateval *f = d->nex_kept ? bsearch(&r, d->ex, d->nex_kept, sizeof *d->ex, by_when)
+                                     : NULL;
             if (f != NULL && f->ok && same_instant(f, &r))
                 hit = f;
         }
@@ -327,8 +340,10 @@ static void check_series_dates(sstate *s, icalcomponent *m, const char *uid)
     memset(&d, 0, sizeof d);
     if (ds != NULL)
         dateval_of(s->c, ds, icalproperty_get_dtstart(ds), &start);
-    d.ex = calloc(MAX_DATES, sizeof *d.ex);
-    if (d.ex == NULL) {
+    d.cap = (size_t)icalcomponent_count_properties(m, ICAL_EXDATE_PROPERTY);
+    if (d.cap > MAX_DATES)
+        d.cap = MAX_DATES;
+    if (d.cap > 0 && (d.ex = calloc(d.cap, sizeof *d.ex)) == NULL) {
         s->c->out->oom = 1;
         return;
     }
@@ -472,29 +487,22 @@ void itip_check_series(itip_calctx *c)
 {
     sstate s;
     size_t i;
-    const char **people;
 
     if (c->vcal == NULL)
         return;
     memset(&s, 0, sizeof s);
     s.c = c;
-    people = malloc(MAX_PEOPLE * sizeof *people);
-    if (people == NULL) {
-        c->out->oom = 1;
-        return;
-    }
     for (i = 0; i < c->nuids; i++) {
         icalcomponent *k = c->uids[i].comp;
         if (!is_object(k))
             continue;
-        check_duplicates(&s, k, people);
+        check_duplicates(&s, k);
         if (is_override(k))
             check_override(&s, k, uid_of(&c->uids[i]));
         else if (icalcomponent_isa(k) == ICAL_VEVENT_COMPONENT &&
                  (uid_of(&c->uids[i]) == NULL || master_of(c, uid_of(&c->uids[i]), i) == NULL))
             check_series_dates(&s, k, uid_of(&c->uids[i]));   /* the first master of a UID */
     }
-    free(people);
     check_masters(&s);
     check_intervals(&s);
 }
