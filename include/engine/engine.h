@@ -42,7 +42,6 @@ int itip_engine_add_rcpt(itip_engine *e, const char *addr);
 int itip_engine_set_sender(itip_engine *e, const char *addr);
 /* The envelope recipients (as added, without brackets); valid until reset. */
 size_t itip_engine_rcpt_count(const itip_engine *e);
-const char *itip_engine_rcpt(const itip_engine *e, size_t i);
 char *const *itip_engine_rcpts(const itip_engine *e);
 /* The top-level headers the walker kept (From:, Subject:, Auto-Submitted: ...), or NULL
  * (bare iCalendar input, or nothing fed yet); valid until reset. */

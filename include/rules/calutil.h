@@ -73,6 +73,9 @@ long long itip_time_to_unix(struct icaltimetype t);
 /* "20260101T120000Z" style text of T into buf (at least 32 bytes). */
 const char *itip_time_str(struct icaltimetype t, char *buf, size_t len);
 
+/* The SENT-BY parameter of P (an ORGANIZER or ATTENDEE): its mailto: address, else the value
+ * as written; NULL when P is NULL or has none. */
+const char *itip_sent_by(icalproperty *p);
 /* The address of a mailto: URI (case-insensitive scheme), or NULL when V is not mailto:. */
 const char *itip_mailto(const char *v);
 /* True if S is a plausible RFC 5322 addr-spec: local@domain, no spaces or controls. */

@@ -22,8 +22,7 @@
 
 typedef enum { T_INT, T_SIZE, T_BOOL, T_STRING, T_MODE, T_ACTION, T_STRLIST, T_RULES,
                T_ACTIONS, T_GROUP, T_IDLIST, T_DOMAINSETS, T_SENTINELS, T_NETLIST,
-               T_ACTIONSET, T_SEVSET,
-               T_NONTNEF /* non_tnef_domains (TNEF) */ } setting_type;
+               T_ACTIONSET, T_SEVSET } setting_type;
 
 typedef struct {
     const char *name;
@@ -46,8 +45,8 @@ static const setting schema[] = {
     { "modern_domains", T_STRLIST, OFF(modern_domains), 0, 0, 0, NULL },
     { "learn_legacy_cdo", T_BOOL, OFF(learn_legacy_cdo), 0, 1, 1, NULL },
     /* TNEF: recipient domains that cannot read TNEF (tnef-to-non-tnef-domain) */
-    { "non_tnef_domains", T_NONTNEF, OFF(non_tnef_domains), 0, 0, 0, NULL },
-    { "tnef_domains", T_NONTNEF, OFF(tnef_domains), 0, 0, 0, NULL },
+    { "non_tnef_domains", T_STRLIST, OFF(non_tnef_domains), 0, 0, 0, NULL },
+    { "tnef_domains", T_STRLIST, OFF(tnef_domains), 0, 0, 0, NULL },
     { "authserv_id", T_IDLIST, OFF(authserv_ids), 0, 0, 0, NULL },
     { "alias_domains", T_DOMAINSETS, OFF(alias_domains), 0, 0, 0, NULL },
     { "clock_skew_tolerance", T_INT, OFF(clock_skew_tolerance), 0, 86400 * 365LL, 300, NULL },
@@ -442,7 +441,6 @@ static const char *type_word(setting_type t)
     case T_INT: case T_SIZE: return "an integer";
     case T_STRLIST: return "a list of strings";
     case T_IDLIST: return "a string or a list of strings";
-    case T_NONTNEF: return "a list of domain names";
     case T_NETLIST: return "a list of networks such as \"192.0.2.0/24\" or \"2001:db8::/32\"";
     case T_ACTIONSET: return "a list of actions (\"log\", \"tag\", \"repair\", \"quarantine\", "
                              "\"tempfail\", \"reject\")";
@@ -477,15 +475,29 @@ static int load_number(loadctx *lc, const setting *def, config_setting_t *s, iti
     return 0;
 }
 
-/* legacy_cdo_domains and modern_domains: a list of domain names ("*" allowed in the first),
- * kept lower-case in the char ** at the setting's offset and its count right after it. */
+/* The vector and count a domain-list setting fills. */
+static void domain_list(itip_config *cfg, const setting *def, char ****v, size_t **nv)
+{
+    if (def->offset == OFF(legacy_cdo_domains))
+        *v = &cfg->legacy_cdo_domains, *nv = &cfg->n_legacy_cdo_domains;
+    else if (def->offset == OFF(modern_domains))
+        *v = &cfg->modern_domains, *nv = &cfg->n_modern_domains;
+    else if (def->offset == OFF(tnef_domains))
+        *v = &cfg->tnef_domains, *nv = &cfg->n_tnef_domains;
+    else
+        *v = &cfg->non_tnef_domains, *nv = &cfg->n_non_tnef_domains;
+}
+
+/* legacy_cdo_domains, modern_domains, tnef_domains, non_tnef_domains: a list of domain names
+ * ("*" allowed in the first), kept lower-case. */
 static int load_domains(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
 {
     int i, n, t = config_setting_type(s);
-    int legacy = strcmp(def->name, "legacy_cdo_domains") == 0;
-    char ***v = legacy ? &cfg->legacy_cdo_domains : &cfg->modern_domains;
-    size_t *nv = legacy ? &cfg->n_legacy_cdo_domains : &cfg->n_modern_domains;
+    int legacy = def->offset == OFF(legacy_cdo_domains);
+    char ***v;
+    size_t *nv;
 
+    domain_list(cfg, def, &v, &nv);
     if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
         return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
     n = config_setting_length(s);
@@ -579,48 +591,14 @@ static int load_idlist(loadctx *lc, const setting *def, config_setting_t *s, iti
     return 0;
 }
 
-/* TNEF: non_tnef_domains and tnef_domains, lists of domain names (lower-cased). */
-static int load_non_tnef(loadctx *lc, const setting *def, config_setting_t *s, itip_config *cfg)
-{
-    int i, n, t = config_setting_type(s), known = def->offset == OFF(tnef_domains);
-    char ***v = known ? &cfg->tnef_domains : &cfg->non_tnef_domains;
-    size_t *nv = known ? &cfg->n_tnef_domains : &cfg->n_non_tnef_domains;
-
-    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
-        return fail(lc, s, "setting '%s' must be %s", def->name, type_word(def->type));
-    n = config_setting_length(s);
-    for (i = 0; i < n; i++) {
-        config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-        const char *d = e ? config_setting_get_string(e) : NULL;
-        if (d == NULL)
-            return fail(lc, e ? e : s, "setting '%s' must be %s", def->name,
-                        type_word(def->type));
-        if (*d == '\0' || strchr(d, '@') != NULL || strchr(d, ' ') != NULL)
-            return fail(lc, e, "'%s' in '%s' is not a domain name", d, def->name);
-        if (strv_push(v, nv, d, 1) < 0)
-            return fail(lc, e, "out of memory");
-    }
-    return 0;
-}
-
 int itip_config_is_tnef_domain(const itip_config *cfg, const char *domain)
 {
-    size_t i;
-
-    for (i = 0; domain != NULL && i < cfg->n_tnef_domains; i++)
-        if (strcasecmp(cfg->tnef_domains[i], domain) == 0)
-            return 1;
-    return 0;
+    return strv_has(cfg->tnef_domains, cfg->n_tnef_domains, domain);
 }
 
 int itip_config_is_non_tnef_domain(const itip_config *cfg, const char *domain)
 {
-    size_t i;
-
-    for (i = 0; domain != NULL && i < cfg->n_non_tnef_domains; i++)
-        if (strcasecmp(cfg->non_tnef_domains[i], domain) == 0)
-            return 1;
-    return 0;
+    return strv_has(cfg->non_tnef_domains, cfg->n_non_tnef_domains, domain);
 }
 
 /* alias_domains: a list of sets; each set is a list of domains that name the same mailboxes. */
@@ -894,7 +872,6 @@ static int load_setting(loadctx *lc, const setting *def, config_setting_t *s, it
     case T_INT: case T_SIZE: return load_number(lc, def, s, cfg);
     case T_STRLIST: return load_domains(lc, def, s, cfg);
     case T_IDLIST: return load_idlist(lc, def, s, cfg);
-    case T_NONTNEF: return load_non_tnef(lc, def, s, cfg);
     case T_NETLIST: return load_netlist(lc, def, s, cfg);
     case T_ACTIONSET: case T_SEVSET: return load_nameset(lc, def, s, cfg);
     case T_DOMAINSETS: return load_domainsets(lc, def, s, cfg);

@@ -306,11 +306,6 @@ size_t itip_engine_rcpt_count(const itip_engine *e)
     return e->nrcpts;
 }
 
-const char *itip_engine_rcpt(const itip_engine *e, size_t i)
-{
-    return i < e->nrcpts ? e->rcpts[i] : NULL;
-}
-
 char *const *itip_engine_rcpts(const itip_engine *e)
 {
     return e->rcpts;
@@ -331,16 +326,10 @@ itip_envelope itip_engine_envelope(const itip_engine *e)
  * recipient.  0, or -1 when out of memory. */
 static int envelope_from_headers(itip_engine *e, const itip_msghdrs *h)
 {
-    char buf[512];
-
     if (e->envelope != ITIP_ENV_NONE || h == NULL)
         return 0;
-    if (h->return_path != NULL) {
-        const char *a = strchr(h->return_path, '<') ? itip_header_addr(h->return_path, buf,
-                                                                        sizeof buf) : NULL;
-        /* "<>" is the null sender: itip_header_addr finds no address in it */
-        if ((e->mail_from = strdup(a ? a : strstr(h->return_path, "<>") ? "" : h->return_path))
-            == NULL)
+    if (h->return_path != NULL) {   /* "<a@b>", or "<>" for the null sender */
+        if ((e->mail_from = bare_addr(h->return_path)) == NULL)
             return oom(e);
         e->envelope = ITIP_ENV_HEADERS;
     }

@@ -366,6 +366,14 @@ static int configured(const itip_config *cfg, const char *domain)
     return itip_config_is_modern_domain(cfg, domain) ? 0 : -1;
 }
 
+const char *itip_sent_by(icalproperty *p)
+{
+    icalparameter *sb = p ? icalproperty_get_first_parameter(p, ICAL_SENTBY_PARAMETER) : NULL;
+    const char *v = sb ? icalparameter_get_sentby(sb) : NULL;
+
+    return v != NULL && itip_mailto(v) != NULL ? itip_mailto(v) : v;
+}
+
 int itip_target_is_legacy(itip_calctx *c, icalcomponent *event)
 {
     const itip_config *cfg = c->msg->cfg;

@@ -39,18 +39,10 @@
 #define MAX_ATTENDEES 1000      /* ATTENDEEs remembered per part for the recipient test */
 #define MAX_NAMED 3             /* recipients named in one detail line */
 
-/* The address of an ORGANIZER/ATTENDEE value or of its SENT-BY parameter, or NULL. */
+/* The address of an ORGANIZER/ATTENDEE value, or NULL. */
 static const char *cal_addr(const char *v)
 {
     return v ? itip_mailto(v) : NULL;
-}
-
-static const char *sent_by(icalproperty *p)
-{
-    icalparameter *sb = p ? icalproperty_get_first_parameter(p, ICAL_SENTBY_PARAMETER) : NULL;
-    const char *v = sb ? icalparameter_get_sentby(sb) : NULL;
-
-    return v ? (itip_mailto(v) ? itip_mailto(v) : v) : NULL;
 }
 
 /* True if addresses A and B name one mailbox: equal, or one local part in two domains of an
@@ -207,7 +199,7 @@ static void check_reply_target(itip_calctx *c, icalcomponent *ev)
 {
     const itip_msgctx *m = c->msg;
     icalproperty *org = organizer_of(ev);
-    const char *oa = org ? cal_addr(icalproperty_get_organizer(org)) : NULL, *sb = sent_by(org);
+    const char *oa = org ? cal_addr(icalproperty_get_organizer(org)) : NULL, *sb = itip_sent_by(org);
     char list[256];
     size_t i, n = 0;
 
@@ -276,7 +268,7 @@ static void collect_people(itip_calctx *c, addrset *s)
             }
             if (a != NULL)
                 s->v[s->n++] = a;
-            if ((a = sent_by(p)) != NULL)
+            if ((a = itip_sent_by(p)) != NULL)
                 s->v[s->n++] = a;
         }
     }
@@ -349,7 +341,7 @@ static void check_organizer_sender(itip_calctx *c, icalcomponent *ev)
 {
     const itip_config *cfg = c->msg->cfg;
     icalproperty *org = organizer_of(ev);
-    const char *oa = org ? cal_addr(icalproperty_get_organizer(org)) : NULL, *sb = sent_by(org);
+    const char *oa = org ? cal_addr(icalproperty_get_organizer(org)) : NULL, *sb = itip_sent_by(org);
     const char *od = oa ? itip_addr_domain(oa) : NULL, *sd = sb ? itip_addr_domain(sb) : NULL;
     sender_facts f;
     int by_from, by_env;

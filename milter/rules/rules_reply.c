@@ -427,19 +427,6 @@ static const char *check_attendee_address(reply_run *r, icalcomponent *ev, icalp
     return NULL;
 }
 
-/* The address of the SENT-BY parameter of ATT, or NULL. */
-static const char *sent_by_addr(icalproperty *att)
-{
-    icalparameter *p = icalproperty_get_first_parameter(att, ICAL_SENTBY_PARAMETER);
-    const char *v = p ? icalparameter_get_sentby(p) : NULL;
-    const char *a;
-
-    if (!v)
-        return NULL;
-    a = itip_mailto(v);
-    return a ? a : v;
-}
-
 static int addr_is(const char *a, const char *b)
 {
     return a && b && itip_addr_equal(a, b);
@@ -457,7 +444,7 @@ static void check_sender(reply_run *r, icalcomponent *ev, icalproperty *att, con
     if (!f)
         return;
     s = h->sender ? itip_header_addr(h->sender, sender, sizeof sender) : NULL;
-    sb = sent_by_addr(att);
+    sb = itip_sent_by(att);
     if (addr_is(addr, f) || addr_is(addr, s) || addr_is(sb, f) || addr_is(sb, s))
         return;
     EMIT(r, ITIP_R_REPLY_ATTENDEE_SENDER_MISMATCH, ITIP_SEV_DEGRADE, ev, "ATTENDEE",
